@@ -1,0 +1,84 @@
+"""The single place that turns exceptions into problem+json responses.
+
+Framework errors (unknown path, wrong method, invalid body) and the typed errors of the
+domain and ledger are all mapped here, so no route has to know how an error looks on the
+wire and no domain code ever raises an HTTP exception.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from app.api.problems import problem_response
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "rate_limited",
+    503: "unavailable",
+}
+
+
+def _loc(raw: Any) -> list[str | int]:
+    return [part if isinstance(part, int) else str(part) for part in raw]
+
+
+def _validation_errors(error: RequestValidationError) -> list[dict[str, Any]]:
+    return [
+        {"loc": _loc(item.get("loc", ())), "msg": str(item.get("msg", ""))}
+        for item in error.errors()
+    ]
+
+
+async def handle_http_exception(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    status = exc.status_code
+    if status == 404 and exc.detail == "Not Found":
+        detail = f"There is no resource at {request.url.path}."
+    elif status == 405:
+        detail = f"{request.method} is not allowed on {request.url.path}."
+    else:
+        detail = str(exc.detail)
+    return problem_response(
+        status=status,
+        code=_HTTP_CODES.get(status, "http_error"),
+        detail=detail,
+        headers=exc.headers,
+    )
+
+
+async def handle_validation_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    errors = _validation_errors(exc)
+    if any(item.get("type") == "json_invalid" for item in exc.errors()):
+        return problem_response(
+            status=400,
+            code="malformed_json",
+            detail="The request body is not valid JSON.",
+            errors=errors,
+        )
+    return problem_response(
+        status=422,
+        code="validation_error",
+        detail="The request is not valid; see errors for each field.",
+        errors=errors,
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register every mapping on the app."""
+    app.add_exception_handler(StarletteHTTPException, handle_http_exception)
+    app.add_exception_handler(RequestValidationError, handle_validation_error)

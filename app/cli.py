@@ -1,0 +1,109 @@
+"""The `tributary` command: serve, migrate, print the OpenAPI document, show the version."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import tempfile
+from typing import Annotated
+
+import typer
+
+from app import __version__
+from app.settings import Settings, SettingsError, load_settings
+
+cli = typer.Typer(
+    help="Tributary: pooled, outcome-based funding of shared challenges.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+def _settings_or_exit() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as error:
+        typer.echo(f"tributary: {error}", err=True)
+        raise typer.Exit(code=2) from None
+
+
+async def _migrate(settings: Settings) -> str | None:
+    from app.db import create_engine
+    from app.migrations import current_revision, upgrade
+
+    engine = create_engine(settings)
+    try:
+        await upgrade(engine)
+        return await current_revision(engine)
+    finally:
+        await engine.dispose()
+
+
+@cli.command()
+def migrate() -> None:
+    """Upgrade the database schema to the latest migration."""
+    settings = _settings_or_exit()
+    revision = asyncio.run(_migrate(settings))
+    typer.echo(f"database schema at {revision}")
+
+
+@cli.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes.")] = 1,
+) -> None:
+    """Run the HTTP service. On the embedded SQLite default the schema is migrated first."""
+    import uvicorn
+
+    from app.logs import configure_logging
+
+    settings = _settings_or_exit()
+    configure_logging(settings.log_level, json_output=settings.log_json)
+    if settings.is_sqlite:
+        asyncio.run(_migrate(settings))
+    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="tributary-metrics-")
+    uvicorn.run(
+        "app.main:app",
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=30,
+    )
+
+
+@cli.command()
+def openapi() -> None:
+    """Print the OpenAPI document of this version of the API."""
+    from app.main import create_app
+
+    typer.echo(render_openapi(create_app(_settings_or_exit())))
+
+
+@cli.command()
+def version() -> None:
+    """Print the version."""
+    typer.echo(__version__)
+
+
+def render_openapi(app: object) -> str:
+    """The committed form of the OpenAPI document: stable key order, two-space indent."""
+    schema = app.openapi()  # type: ignore[attr-defined]
+    return json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        cli()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,68 @@
+"""The ASGI application: `app.main:app` for uvicorn, `create_app()` for tests and tools."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from app import __version__
+from app.api import health
+from app.api.errors import install_error_handlers
+from app.api.middleware import EdgeMiddleware
+from app.db import Database
+from app.settings import Settings, get_settings
+
+API_DESCRIPTION = (
+    "Tributary is an open market for pooled, outcome-based funding of shared challenges. "
+    "Every error is `application/problem+json` (RFC 9457) with a machine-readable `code`."
+)
+
+
+def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
+    """Build the app around one Database; the caller that passes a database owns it."""
+    settings = settings or get_settings()
+    owns_database = database is None
+    db = database or Database.from_settings(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owns_database:
+            await db.dispose()
+
+    app = FastAPI(
+        title="Tributary",
+        version=__version__,
+        description=API_DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.database = db
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.add_middleware(EdgeMiddleware, max_body_bytes=settings.max_body_bytes)
+    return app
+
+
+def _app_from_environment() -> FastAPI:
+    """The app uvicorn imports; a bad setting ends the process with one line."""
+    from app.logs import configure_logging
+    from app.settings import SettingsError
+
+    try:
+        settings = get_settings()
+    except SettingsError as error:
+        raise SystemExit(f"tributary: {error}") from None
+    configure_logging(settings.log_level, json_output=settings.log_json)
+    return create_app(settings)
+
+
+def __getattr__(name: str) -> FastAPI:
+    """Create `app` on first access, so importing this module has no side effects."""
+    if name == "app":
+        application = _app_from_environment()
+        globals()["app"] = application
+        return application
+    raise AttributeError(name)
