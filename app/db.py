@@ -98,12 +98,10 @@ class Database:
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
-        """A session for reads; whatever it did is rolled back on exit."""
+        """A session for reads; closing it ends (rolls back) its transaction and keeps the
+        loaded objects usable, detached, for building the response."""
         async with self.sessionmaker() as session:
-            try:
-                yield session
-            finally:
-                await session.rollback()
+            yield session
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -8,9 +8,10 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app import __version__
-from app.api import health
+from app.api import audit, health, orgs
 from app.api.errors import install_error_handlers
 from app.api.middleware import EdgeMiddleware
+from app.api.ratelimit import build_rate_limiter
 from app.db import Database
 from app.settings import Settings, get_settings
 
@@ -25,10 +26,14 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     settings = settings or get_settings()
     owns_database = database is None
     db = database or Database.from_settings(settings)
+    rate_limiter = build_rate_limiter(
+        settings.rate_limit_per_second, settings.rate_limit_burst, settings.redis_url
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
+        await rate_limiter.close()
         if owns_database:
             await db.dispose()
 
@@ -40,8 +45,11 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     )
     app.state.settings = settings
     app.state.database = db
+    app.state.rate_limiter = rate_limiter
     install_error_handlers(app)
     app.include_router(health.router)
+    app.include_router(orgs.router)
+    app.include_router(audit.router)
     app.add_middleware(EdgeMiddleware, max_body_bytes=settings.max_body_bytes)
     return app
 

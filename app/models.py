@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import MetaData
 
+import app.domain.identity.models  # noqa: F401 - registers the identity tables
 from app.domain.base import Base
 
 
 def all_metadata() -> list[MetaData]:
-    """The metadata of the domain's tables and of the ledger's, imported so they register."""
+    """The metadata of the domain's tables and of the ledger's."""
     return [Base.metadata]

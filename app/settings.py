@@ -70,6 +70,13 @@ class Settings(BaseSettings):
     log_json: bool = True
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=64 * 1024 * 1024)
     transaction_max_attempts: int = Field(default=8, ge=1, le=50)
+    rate_limit_per_second: int = Field(
+        default=300, ge=0, le=1_000_000, description="Requests per second per key; 0 = off."
+    )
+    rate_limit_burst: int = Field(default=600, ge=1, le=10_000_000)
+    redis_url: str | None = Field(
+        default=None, description="Redis for rate limits shared by every process."
+    )
 
     @field_validator("database_url")
     @classmethod

@@ -11,11 +11,33 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
 from app.api.problems import problem_response
+from app.domain.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    InvalidState,
+    NotFound,
+    RateLimited,
+    Unauthenticated,
+    Unprocessable,
+)
+
+# Most specific class first; the first match wins.
+DOMAIN_STATUS: tuple[tuple[type[DomainError], int], ...] = (
+    (Unauthenticated, 401),
+    (Forbidden, 403),
+    (NotFound, 404),
+    (InvalidState, 409),
+    (Conflict, 409),
+    (Unprocessable, 422),
+    (RateLimited, 429),
+)
 
 _HTTP_CODES = {
     400: "bad_request",
@@ -78,7 +100,48 @@ async def handle_validation_error(_request: Request, exc: Exception) -> Response
     )
 
 
+def domain_status(error: DomainError) -> int:
+    for kind, status in DOMAIN_STATUS:
+        if isinstance(error, kind):
+            return status
+    return 400
+
+
+def domain_headers(error: DomainError) -> dict[str, str] | None:
+    if isinstance(error, Unauthenticated):
+        return {"WWW-Authenticate": "Bearer"}
+    if isinstance(error, RateLimited):
+        return {"Retry-After": str(error.retry_after_seconds)}
+    return None
+
+
+def domain_problem(error: DomainError) -> Response:
+    """The problem response of a domain error (also stored for idempotent replays)."""
+    return problem_response(
+        status=domain_status(error),
+        code=error.code,
+        detail=error.detail,
+        headers=domain_headers(error),
+    )
+
+
+async def handle_domain_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DomainError)
+    return domain_problem(exc)
+
+
+async def handle_integrity_error(_request: Request, _exc: Exception) -> Response:
+    """A unique constraint lost a race with a concurrent request: the client may retry."""
+    return problem_response(
+        status=409,
+        code="conflict",
+        detail="A concurrent request changed the same data; retry the request.",
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register every mapping on the app."""
     app.add_exception_handler(StarletteHTTPException, handle_http_exception)
     app.add_exception_handler(RequestValidationError, handle_validation_error)
+    app.add_exception_handler(DomainError, handle_domain_error)
+    app.add_exception_handler(IntegrityError, handle_integrity_error)

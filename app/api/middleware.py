@@ -1,7 +1,8 @@
 """The edge of the HTTP stack: everything every request goes through, in one ASGI layer.
 
 It assigns the request id (echoed as `X-Request-ID`), bounds the body size (413), insists on
-JSON for bodies (415), records metrics and one access-log line, and turns any exception that
+JSON for bodies (415), records metrics, one access-log line and the audit record of each
+state-changing request (before the response leaves), and turns any exception that
 escaped the app into a 500 problem that reveals nothing of the internals. Being a plain ASGI
 middleware (not BaseHTTPMiddleware) it streams nothing through extra tasks and keeps the
 request id context visible to the code it wraps.
@@ -18,6 +19,7 @@ from typing import Any
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.api.audit import record_request
 from app.api.metrics import UNMATCHED_ROUTE, observe
 from app.api.problems import problem_response
 from app.logs import request_id_var
@@ -66,6 +68,7 @@ class EdgeMiddleware:
                 state["status"] = message["status"]
                 state["started"] = True
                 MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
+                await record_request(scope, message["status"], request_id)
             await send(message)
 
         try:

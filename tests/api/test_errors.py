@@ -140,3 +140,23 @@ async def test_request_id_is_generated_when_missing_or_unsafe(
     assert len(generated) == 32
     unsafe = await probe_client.get("/healthz", headers={"X-Request-ID": "a b\tc" + "x" * 300})
     assert unsafe.headers["x-request-id"] != "a b\tc" + "x" * 300
+
+
+async def test_a_failing_commit_is_an_error_response_not_a_success(
+    client: httpx.AsyncClient, database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy import text
+    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from tests.support.factories import ADMIN
+
+    async def failing_commit(self: AsyncSession) -> None:
+        raise OperationalError("COMMIT", {}, Exception("server closed the connection"))
+
+    monkeypatch.setattr(AsyncSession, "commit", failing_commit)
+    response = await client.post("/v1/orgs", json={"name": "n", "roles": ["funder"]}, headers=ADMIN)
+    monkeypatch.undo()
+    assert_problem(response, 500, "internal_error")
+    async with database.read() as session:
+        assert (await session.execute(text("SELECT count(*) FROM orgs"))).scalar_one() == 0

@@ -1,0 +1,55 @@
+"""The one dependency that resolves the caller of every request.
+
+It accepts `Authorization: Bearer <secret>`: the admin token or an organisation's API key.
+No header → anonymous (public endpoints serve them; the policies refuse them elsewhere with
+401). A header that is present but wrong is a 401 at once, even on public endpoints, so a
+client with a broken key finds out. Authenticated callers are rate limited per key.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.requests import Request
+
+from app.api.deps import DatabaseDep, SettingsDep
+from app.api.ratelimit import RateLimiter
+from app.domain.errors import RateLimited, Unauthenticated
+from app.domain.identity import service as identity
+from app.domain.identity.caller import Caller
+
+bearer = HTTPBearer(
+    auto_error=False,
+    description="The admin token, or an API key of your organisation (`trb_…`).",
+)
+
+
+async def resolve_caller(
+    request: Request,
+    database: DatabaseDep,
+    settings: SettingsDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Caller | None:
+    if credentials is None:
+        if request.headers.get("authorization"):
+            raise Unauthenticated("Use Authorization: Bearer <secret>.")
+        return None
+    admin_token = settings.admin_token.get_secret_value() if settings.admin_token else None
+    async with database.read() as session:
+        caller, stale = await identity.authenticate(
+            session, credentials.credentials, admin_token=admin_token
+        )
+    if stale and caller.key_id is not None:
+        key_id = caller.key_id
+        await database.transaction(lambda session: identity.mark_key_used(session, key_id))
+    limiter: RateLimiter = request.app.state.rate_limiter
+    wait_seconds = await limiter.acquire(caller.rate_limit_key)
+    if wait_seconds is not None:
+        raise RateLimited(wait_seconds)
+    request.state.caller = caller
+    return caller
+
+
+CallerDep = Annotated[Caller | None, Depends(resolve_caller)]

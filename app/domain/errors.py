@@ -1,0 +1,76 @@
+"""Typed errors of the market. The API maps each to an HTTP status and problem `code`.
+
+Messages speak to the user: they say what is wrong and, where it helps, what is allowed.
+"""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base of every error the market raises on purpose; `code` is machine-readable."""
+
+    code = "domain_error"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class Unauthenticated(DomainError):
+    """No valid credentials: missing, malformed, unknown or revoked."""
+
+    code = "unauthorized"
+
+
+class Forbidden(DomainError):
+    """Authenticated, but the caller lacks the role this action needs."""
+
+    code = "forbidden"
+
+
+class NotFound(DomainError):
+    """The object does not exist, or the caller may not know that it does."""
+
+    code = "not_found"
+
+    def __init__(self, kind: str, object_id: object) -> None:
+        super().__init__(f"{kind} {object_id} was not found.")
+
+
+class Conflict(DomainError):
+    """The request clashes with existing data (e.g. a unique name)."""
+
+    code = "conflict"
+
+    def __init__(self, detail: str, *, code: str | None = None) -> None:
+        super().__init__(detail)
+        if code is not None:
+            self.code = code
+
+
+class InvalidState(DomainError):
+    """A transition the object's state machine forbids; the detail names the current state."""
+
+    code = "invalid_state"
+
+    def __init__(self, kind: str, object_id: object, current: str, action: str) -> None:
+        super().__init__(f"{kind} {object_id} is {current}; it cannot be {action}.")
+        self.current = current
+
+
+class Unprocessable(DomainError):
+    """The request is well-formed but breaks a rule of the market (422)."""
+
+    def __init__(self, detail: str, *, code: str = "unprocessable") -> None:
+        super().__init__(detail)
+        self.code = code
+
+
+class RateLimited(DomainError):
+    """Too many requests for this caller; retry after `retry_after_seconds`."""
+
+    code = "rate_limited"
+
+    def __init__(self, retry_after_seconds: int) -> None:
+        super().__init__(f"Too many requests; retry after {retry_after_seconds} s.")
+        self.retry_after_seconds = retry_after_seconds

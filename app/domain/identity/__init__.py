@@ -1,0 +1,1 @@
+"""Who is calling: organisations, their roles and API keys, and the audit trail."""

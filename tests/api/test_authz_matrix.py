@@ -1,0 +1,173 @@
+"""Every endpoint times every kind of caller gets exactly the status the API contract requires.
+
+Later features add their endpoints to CASES. A world is built per case through the API:
+the owning organisation (with the role the endpoint needs, or without it for the
+`owner_without_role` column), another organisation holding every role, the admin, an
+anonymous caller, a made-up key and a revoked key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.support.factories import ADMIN, OrgHandle, bearer, make_org
+
+ALL_ROLES = ("funder", "actor", "verifier", "steward")
+PRINCIPALS = (
+    "anonymous",
+    "invalid_key",
+    "revoked_key",
+    "other_org",
+    "owner_without_role",
+    "owner",
+    "admin",
+)
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    method: str
+    path: str
+    expect: dict[str, int]
+    body: Any = None
+    role: str | None = None  # the role the owner needs; None = any organisation
+    extra: dict[str, int] = field(default_factory=dict)
+
+
+def authenticated(**statuses: int) -> dict[str, int]:
+    """Expectations for an authenticated endpoint: bad credentials are always 401."""
+    return {"anonymous": 401, "invalid_key": 401, "revoked_key": 401, **statuses}
+
+
+PUBLIC = {p: 200 for p in ("anonymous", "other_org", "owner", "admin")}
+
+CASES = [
+    Case("healthz", "GET", "/healthz", PUBLIC),
+    Case("readyz", "GET", "/readyz", PUBLIC),
+    Case("metrics", "GET", "/metrics", PUBLIC),
+    Case(
+        "create org",
+        "POST",
+        "/v1/orgs",
+        authenticated(other_org=403, owner=403, admin=201),
+        body={"name": "made-by-{principal}", "roles": ["funder"]},
+    ),
+    Case(
+        "read org", "GET", "/v1/orgs/{org_id}", authenticated(other_org=404, owner=200, admin=200)
+    ),
+    Case("me", "GET", "/v1/me", authenticated(other_org=200, owner=200, admin=403)),
+    Case(
+        "issue key",
+        "POST",
+        "/v1/orgs/{org_id}/api-keys",
+        authenticated(other_org=404, owner=201, admin=201),
+        body={"label": "matrix"},
+    ),
+    Case(
+        "list keys",
+        "GET",
+        "/v1/orgs/{org_id}/api-keys",
+        authenticated(other_org=404, owner=200, admin=200),
+    ),
+    Case(
+        "revoke key",
+        "DELETE",
+        "/v1/api-keys/{key_id}",
+        authenticated(other_org=404, owner=204, admin=204),
+    ),
+    Case("audit", "GET", "/v1/audit", authenticated(other_org=403, owner=403, admin=200)),
+]
+
+
+@dataclass
+class World:
+    owner: OrgHandle
+    owner_without_role: OrgHandle | None
+    other: OrgHandle
+    revoked_secret: str
+    spare_key_id: str
+
+
+async def build_world(client: httpx.AsyncClient, case: Case) -> World:
+    owner = await make_org(client, *([case.role] if case.role else ["funder"]))
+    lacking = [r for r in ALL_ROLES if r != case.role]
+    owner_without_role = await make_org(client, *lacking) if case.role else None
+    other = await make_org(client, *ALL_ROLES)
+    revoked = await client.post(f"/v1/orgs/{owner.id}/api-keys", json={}, headers=ADMIN)
+    await client.delete(f"/v1/api-keys/{revoked.json()['id']}", headers=ADMIN)
+    spare = await client.post(f"/v1/orgs/{owner.id}/api-keys", json={}, headers=ADMIN)
+    return World(owner, owner_without_role, other, revoked.json()["secret"], spare.json()["id"])
+
+
+def headers_for(principal: str, world: World) -> dict[str, str]:
+    if principal == "anonymous":
+        return {}
+    if principal == "invalid_key":
+        return bearer("trb_" + "A" * 43)
+    if principal == "revoked_key":
+        return bearer(world.revoked_secret)
+    if principal == "other_org":
+        return world.other.headers
+    if principal == "owner_without_role":
+        assert world.owner_without_role is not None
+        return world.owner_without_role.headers
+    if principal == "owner":
+        return world.owner.headers
+    return ADMIN
+
+
+def _format(value: Any, replacements: dict[str, str]) -> Any:
+    if isinstance(value, str):
+        return value.format(**replacements)
+    if isinstance(value, dict):
+        return {k: _format(v, replacements) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_format(v, replacements) for v in value]
+    return value
+
+
+MATRIX = [
+    pytest.param(case, principal, id=f"{case.name}-{principal}")
+    for case in CASES
+    for principal in PRINCIPALS
+    if principal in case.expect
+]
+
+
+@pytest.mark.parametrize(("case", "principal"), MATRIX)
+async def test_endpoint_answers_each_caller_as_the_contract_says(
+    client: httpx.AsyncClient, case: Case, principal: str
+) -> None:
+    world = await build_world(client, case)
+    replacements = {"org_id": world.owner.id, "key_id": world.spare_key_id, "principal": principal}
+    path = _format(case.path, replacements)
+    response = await client.request(
+        case.method,
+        path,
+        json=_format(case.body, replacements) if case.body is not None else None,
+        headers=headers_for(principal, world),
+    )
+    expected = case.expect[principal]
+    assert response.status_code == expected, f"{case.method} {path} as {principal}: {response.text}"
+    if expected >= 400:
+        assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_every_route_of_the_app_is_in_the_matrix(tmp_path: object) -> None:
+    from app.main import create_app
+    from app.settings import Settings
+
+    app = create_app(Settings(database_url=f"sqlite:///{tmp_path}/m.db"))
+    routes = {
+        (method, route.path)
+        for route in app.routes
+        for method in getattr(route, "methods", set()) - {"HEAD", "OPTIONS"}
+        if route.path not in {"/docs", "/redoc", "/openapi.json", "/docs/oauth2-redirect"}
+    }
+    covered = {(case.method, case.path) for case in CASES}
+    assert routes <= covered, f"endpoints missing from the matrix: {routes - covered}"
