@@ -6,8 +6,9 @@ from sqlalchemy import MetaData
 
 import app.domain.identity.models  # noqa: F401 - registers the identity tables
 from app.domain.base import Base
+from app.ledger.tables import metadata as ledger_metadata
 
 
 def all_metadata() -> list[MetaData]:
     """The metadata of the domain's tables and of the ledger's."""
-    return [Base.metadata]
+    return [ledger_metadata, Base.metadata]

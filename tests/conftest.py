@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import text
 
 from app.db import Database
+from app.ledger import verify
 from app.main import create_app
 from app.migrations import upgrade
 from app.settings import Settings
@@ -98,10 +99,17 @@ async def _reset(database: Database, database_url: str) -> None:
 
 
 @pytest.fixture
-async def database(migrated_database: Database, database_url: str) -> Database:
-    """The run's database, emptied before the test."""
+async def database(
+    migrated_database: Database, database_url: str, request: pytest.FixtureRequest
+) -> AsyncIterator[Database]:
+    """The run's database, emptied before the test; the ledger's invariants are checked
+    after it (unless the test tampers with the ledger on purpose)."""
     await _reset(migrated_database, database_url)
-    return migrated_database
+    yield migrated_database
+    if request.node.get_closest_marker("tampers_ledger") is None:
+        async with migrated_database.read() as session:
+            report = await verify(session)
+        assert report.ok, f"ledger invariants broken after the test: {report.violations}"
 
 
 @pytest.fixture

@@ -1,5 +1,239 @@
 """A general double-entry ledger: accounts, balanced journal entries, two-phase transfers.
 
 It knows nothing of challenges or pledges and imports nothing from the rest of Tributary, so
-it could be lifted into its own package. This module is its public face.
+it could be lifted into its own package. `Ledger(session)` is its public face; every method
+works inside the caller's transaction and never commits.
+
+    ledger = Ledger(session)
+    wallet = await ledger.open_account(code="wallet", currency="USD", owner_ref="org:1",
+                                       flags=AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS)
+    await ledger.transfer(entry_id=uuid4(), debit_account_id=world.id,
+                          credit_account_id=wallet.id, amount=1250, kind="deposit")
 """
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.ledger import accounts as _accounts
+from app.ledger import balances as _balances
+from app.ledger import entries as _entries
+from app.ledger.errors import (
+    AccountConflict,
+    AccountNotFound,
+    EntryConflict,
+    InvalidEntry,
+    LedgerError,
+    LedgerInvariantError,
+    LimitExceeded,
+    PendingNotOpen,
+)
+from app.ledger.model import (
+    Account,
+    AccountFlags,
+    Balance,
+    Entry,
+    HistoryLine,
+    Phase,
+    Posting,
+    PostingRecord,
+)
+from app.ledger.transactions import is_retryable, run_in_transaction
+from app.ledger.verify import VerifyReport, verify
+
+__all__ = [
+    "Account",
+    "AccountConflict",
+    "AccountFlags",
+    "AccountNotFound",
+    "Balance",
+    "Entry",
+    "EntryConflict",
+    "HistoryLine",
+    "InvalidEntry",
+    "Ledger",
+    "LedgerError",
+    "LedgerInvariantError",
+    "LimitExceeded",
+    "PendingNotOpen",
+    "Phase",
+    "Posting",
+    "PostingRecord",
+    "VerifyReport",
+    "is_retryable",
+    "run_in_transaction",
+    "verify",
+]
+
+
+class Ledger:
+    """The ledger's operations, bound to one session (one unit of work)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def open_account(
+        self,
+        *,
+        code: str,
+        currency: str,
+        owner_ref: str,
+        flags: AccountFlags = AccountFlags.NONE,
+        shards: int = 1,
+        meta: Mapping[str, Any] | None = None,
+    ) -> Account:
+        return await _accounts.open_account(
+            self.session,
+            code=code,
+            currency=currency,
+            owner_ref=owner_ref,
+            flags=flags,
+            shards=shards,
+            meta=meta,
+        )
+
+    async def find_account(self, *, code: str, currency: str, owner_ref: str) -> Account | None:
+        return await _accounts.find_account(
+            self.session, code=code, currency=currency, owner_ref=owner_ref
+        )
+
+    async def get_account(self, account_id: uuid.UUID) -> Account:
+        return await _accounts.get_account(self.session, account_id)
+
+    async def post_entry(
+        self,
+        *,
+        entry_id: uuid.UUID,
+        kind: str,
+        postings: Sequence[Posting],
+        meta: Mapping[str, Any] | None = None,
+    ) -> Entry:
+        """A balanced, final entry of two or more postings."""
+        return await _entries.write_entry(
+            self.session, entry_id=entry_id, kind=kind, postings=postings, meta=meta
+        )
+
+    async def transfer(
+        self,
+        *,
+        entry_id: uuid.UUID,
+        debit_account_id: uuid.UUID,
+        credit_account_id: uuid.UUID,
+        amount: int,
+        kind: str,
+        meta: Mapping[str, Any] | None = None,
+    ) -> Entry:
+        """Move `amount` from the debited to the credited account, final at once."""
+        return await self.post_entry(
+            entry_id=entry_id,
+            kind=kind,
+            postings=_pair(debit_account_id, credit_account_id, amount),
+            meta=meta,
+        )
+
+    async def hold(
+        self,
+        *,
+        entry_id: uuid.UUID,
+        debit_account_id: uuid.UUID,
+        credit_account_id: uuid.UUID,
+        amount: int,
+        kind: str,
+        timeout_at: datetime | None = None,
+        meta: Mapping[str, Any] | None = None,
+    ) -> Entry:
+        """Reserve `amount` as a pending transfer, to be posted or voided exactly once."""
+        return await self.hold_entry(
+            entry_id=entry_id,
+            kind=kind,
+            postings=_pair(debit_account_id, credit_account_id, amount),
+            timeout_at=timeout_at,
+            meta=meta,
+        )
+
+    async def hold_entry(
+        self,
+        *,
+        entry_id: uuid.UUID,
+        kind: str,
+        postings: Sequence[Posting],
+        timeout_at: datetime | None = None,
+        meta: Mapping[str, Any] | None = None,
+    ) -> Entry:
+        return await _entries.write_entry(
+            self.session,
+            entry_id=entry_id,
+            kind=kind,
+            postings=postings,
+            phase=Phase.PENDING,
+            timeout_at=timeout_at,
+            meta=meta,
+        )
+
+    async def post_pending(
+        self,
+        *,
+        entry_id: uuid.UUID,
+        pending_id: uuid.UUID,
+        amount: int | None = None,
+        kind: str | None = None,
+        meta: Mapping[str, Any] | None = None,
+    ) -> Entry:
+        """Post all of a pending entry, or `amount` of a two-posting one (the rest is
+        released)."""
+        return await _entries.resolve_pending(
+            self.session,
+            entry_id=entry_id,
+            pending_id=pending_id,
+            post=True,
+            amount=amount,
+            kind=kind,
+            meta=meta,
+        )
+
+    async def void_pending(
+        self,
+        *,
+        entry_id: uuid.UUID,
+        pending_id: uuid.UUID,
+        kind: str | None = None,
+        meta: Mapping[str, Any] | None = None,
+    ) -> Entry:
+        """Release everything a pending entry reserved."""
+        return await _entries.resolve_pending(
+            self.session, entry_id=entry_id, pending_id=pending_id, post=False, kind=kind, meta=meta
+        )
+
+    async def get_entry(self, entry_id: uuid.UUID) -> Entry | None:
+        return await _entries.load_entry(self.session, entry_id)
+
+    async def balance(self, account_id: uuid.UUID) -> Balance:
+        return await _balances.balance(self.session, account_id)
+
+    async def balances(self, account_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Balance]:
+        return await _balances.balances(self.session, account_ids)
+
+    async def history(
+        self, account_id: uuid.UUID, *, after_posting_id: int | None = None, limit: int = 100
+    ) -> list[HistoryLine]:
+        return await _balances.history(
+            self.session, account_id, after_posting_id=after_posting_id, limit=limit
+        )
+
+    async def void_expired(self, *, now: datetime, limit: int = 100) -> int:
+        return await _entries.void_expired(self.session, now=now, limit=limit)
+
+    async def verify(self) -> VerifyReport:
+        return await verify(self.session)
+
+
+def _pair(debit_account_id: uuid.UUID, credit_account_id: uuid.UUID, amount: int) -> list[Posting]:
+    return [
+        Posting.debit_of(debit_account_id, amount),
+        Posting.credit_of(credit_account_id, amount),
+    ]

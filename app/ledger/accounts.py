@@ -1,0 +1,170 @@
+"""Opening and finding accounts. Accounts never change once opened, so they are cached."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.ledger import tables
+from app.ledger.dialect import insert_ignoring_conflicts
+from app.ledger.errors import AccountConflict, AccountNotFound, InvalidEntry
+from app.ledger.model import Account, AccountFlags
+from app.ledger.sqltypes import utcnow
+
+MAX_SHARDS = 64
+_CODE = re.compile(r"^[a-z][a-z0-9_.:-]{0,63}$")
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
+_CACHE_SIZE = 50_000
+
+# Accounts are immutable, so a row read once is valid for the life of the process. A cached
+# account whose creating transaction rolled back is harmless: writes to it find no balance
+# row and fail with AccountNotFound.
+_cache: OrderedDict[uuid.UUID, Account] = OrderedDict()
+
+
+def _account(row: RowMapping) -> Account:
+    return Account(
+        id=row["id"],
+        code=row["code"],
+        currency=row["currency"],
+        owner_ref=row["owner_ref"],
+        flags=AccountFlags(row["flags"]),
+        shards=row["shards"],
+        meta=dict(row["meta"] or {}),
+        created_at=row["created_at"],
+    )
+
+
+def _remember(account: Account) -> Account:
+    _cache[account.id] = account
+    while len(_cache) > _CACHE_SIZE:
+        _cache.popitem(last=False)
+    return account
+
+
+def _validate(code: str, currency: str, owner_ref: str, shards: int) -> None:
+    if not _CODE.match(code):
+        raise InvalidEntry(f"account code {code!r} must be 1-64 lowercase characters")
+    if not _CURRENCY.match(currency):
+        raise InvalidEntry(f"currency {currency!r} must be three capital letters")
+    if not 1 <= len(owner_ref) <= 200:
+        raise InvalidEntry("owner_ref must be 1-200 characters")
+    if not 1 <= shards <= MAX_SHARDS:
+        raise InvalidEntry(f"shards must be between 1 and {MAX_SHARDS}")
+
+
+async def find_account(
+    session: AsyncSession, *, code: str, currency: str, owner_ref: str
+) -> Account | None:
+    row = (
+        (
+            await session.execute(
+                select(tables.accounts).where(
+                    tables.accounts.c.code == code,
+                    tables.accounts.c.currency == currency,
+                    tables.accounts.c.owner_ref == owner_ref,
+                )
+            )
+        )
+        .mappings()
+        .one_or_none()
+    )
+    return _remember(_account(row)) if row is not None else None
+
+
+async def open_account(
+    session: AsyncSession,
+    *,
+    code: str,
+    currency: str,
+    owner_ref: str,
+    flags: AccountFlags = AccountFlags.NONE,
+    shards: int = 1,
+    meta: Mapping[str, Any] | None = None,
+) -> Account:
+    """Open the account with this (code, currency, owner_ref), or return the one that exists.
+
+    Idempotent and safe under concurrency: two processes opening the same account get the
+    same row. Asking again with other flags or shards is an error, never a silent change.
+    """
+    _validate(code, currency, owner_ref, shards)
+    existing = await find_account(session, code=code, currency=currency, owner_ref=owner_ref)
+    if existing is None:
+        account_id = uuid.uuid4()
+        inserted = await session.execute(
+            insert_ignoring_conflicts(
+                session,
+                tables.accounts,
+                {
+                    "id": account_id,
+                    "code": code,
+                    "currency": currency,
+                    "owner_ref": owner_ref,
+                    "flags": int(flags),
+                    "shards": shards,
+                    "meta": dict(meta or {}),
+                    "created_at": utcnow(),
+                },
+            ).returning(tables.accounts.c.id)
+        )
+        if inserted.scalar_one_or_none() == account_id:
+            await session.execute(
+                insert(tables.balances),
+                [
+                    {
+                        "account_id": account_id,
+                        "shard": shard,
+                        "debits_posted": 0,
+                        "credits_posted": 0,
+                        "debits_pending": 0,
+                        "credits_pending": 0,
+                    }
+                    for shard in range(shards)
+                ],
+            )
+        existing = await find_account(session, code=code, currency=currency, owner_ref=owner_ref)
+    if existing is None:
+        raise AccountConflict(f"account {code}/{currency}/{owner_ref} could not be opened")
+    if existing.flags != flags or existing.shards != shards:
+        raise AccountConflict(
+            f"account {code}/{currency}/{owner_ref} exists with flags {existing.flags.name} "
+            f"and {existing.shards} shards"
+        )
+    return existing
+
+
+async def get_accounts(
+    session: AsyncSession, account_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, Account]:
+    """The accounts with these ids (from the cache when possible); AccountNotFound if any
+    is missing."""
+    wanted = set(account_ids)
+    found = {account_id: _cache[account_id] for account_id in wanted if account_id in _cache}
+    missing = wanted - found.keys()
+    if missing:
+        rows = (
+            (
+                await session.execute(
+                    select(tables.accounts).where(tables.accounts.c.id.in_(missing))
+                )
+            )
+            .mappings()
+            .all()
+        )
+        for row in rows:
+            found[row["id"]] = _remember(_account(row))
+    for account_id in wanted:
+        if account_id not in found:
+            raise AccountNotFound(account_id)
+    return found
+
+
+async def get_account(session: AsyncSession, account_id: uuid.UUID) -> Account:
+    return (await get_accounts(session, [account_id]))[account_id]

@@ -1,0 +1,174 @@
+"""Changing balance rows under the accounts' flags, in one global lock order.
+
+An account's balance is the sum of its shard rows. A change that cannot break the
+account's flag touches one shard with an atomic increment. A change that could (a debit of a
+DEBITS_MUST_NOT_EXCEED_CREDITS account) is checked in the same UPDATE that applies it, or,
+for an account with several shards, after locking all of them in shard order.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.ledger import tables
+from app.ledger.dialect import supports_row_locks
+from app.ledger.errors import AccountNotFound, LedgerInvariantError, LimitExceeded
+from app.ledger.model import Account, AccountFlags, Balance
+
+_COLUMNS = ("debits_posted", "credits_posted", "debits_pending", "credits_pending")
+
+
+@dataclass(slots=True)
+class RowChange:
+    """Signed deltas for one (account, shard) balance row."""
+
+    account: Account
+    shard: int
+    debits_posted: int = 0
+    credits_posted: int = 0
+    debits_pending: int = 0
+    credits_pending: int = 0
+
+    @classmethod
+    def of(
+        cls, account: Account, shard: int, debit: int, credit: int, *, pending: bool
+    ) -> RowChange:
+        if pending:
+            return cls(account, shard, debits_pending=debit, credits_pending=credit)
+        return cls(account, shard, debits_posted=debit, credits_posted=credit)
+
+    def add(self, other: RowChange) -> None:
+        for name in _COLUMNS:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    def deltas(self) -> dict[str, int]:
+        return {name: getattr(self, name) for name in _COLUMNS if getattr(self, name)}
+
+    @property
+    def as_balance(self) -> Balance:
+        return Balance(*(getattr(self, name) for name in _COLUMNS))
+
+
+def _raises_limited_side(account: Account, change: Balance) -> bool:
+    if account.flags == AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS:
+        return change.debits_posted + change.debits_pending > 0
+    if account.flags == AccountFlags.CREDITS_MUST_NOT_EXCEED_DEBITS:
+        return change.credits_posted + change.credits_pending > 0
+    return False
+
+
+def _headroom(account: Account, balance: Balance) -> int:
+    """What the flag still allows; negative means the flag is broken."""
+    if account.flags == AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS:
+        return balance.available_credit
+    if account.flags == AccountFlags.CREDITS_MUST_NOT_EXCEED_DEBITS:
+        return balance.available_debit
+    raise LedgerInvariantError("headroom asked of an account without a limit flag")
+
+
+def _requested(account: Account, change: Balance) -> int:
+    if account.flags == AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS:
+        return change.debits_posted + change.debits_pending
+    return change.credits_posted + change.credits_pending
+
+
+def _headroom_after(account: Account, change: RowChange) -> ColumnElement[bool]:
+    """SQL: the row still satisfies the flag once `change` is applied."""
+    b = tables.balances.c
+    if account.flags == AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS:
+        left = b.credits_posted + change.credits_posted
+        right = b.debits_posted + change.debits_posted + b.debits_pending + change.debits_pending
+    else:
+        left = b.debits_posted + change.debits_posted
+        right = (
+            b.credits_posted + change.credits_posted + b.credits_pending + change.credits_pending
+        )
+    return left >= right
+
+
+async def _increment(
+    session: AsyncSession, change: RowChange, condition: ColumnElement[bool] | None = None
+) -> bool:
+    b = tables.balances.c
+    statement = update(tables.balances).where(
+        b.account_id == change.account.id, b.shard == change.shard
+    )
+    if condition is not None:
+        statement = statement.where(condition)
+    values = {name: getattr(b, name) + delta for name, delta in change.deltas().items()}
+    if not values:
+        return True
+    result = await session.execute(statement.values(values))
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+async def _rows(session: AsyncSession, account_id: uuid.UUID, *, lock: bool) -> dict[int, Balance]:
+    b = tables.balances.c
+    query = select(tables.balances).where(b.account_id == account_id).order_by(b.shard)
+    if lock and supports_row_locks(session):
+        query = query.with_for_update()
+    rows = (await session.execute(query)).mappings().all()
+    return {row["shard"]: Balance(*(row[name] for name in _COLUMNS)) for row in rows}
+
+
+async def _apply_checked_single(session: AsyncSession, change: RowChange) -> None:
+    if await _increment(session, change, _headroom_after(change.account, change)):
+        return
+    current = (await _rows(session, change.account.id, lock=False)).get(change.shard)
+    if current is None:
+        raise AccountNotFound(change.account.id)
+    raise LimitExceeded(
+        change.account.id,
+        _headroom(change.account, current),
+        _requested(change.account, change.as_balance),
+    )
+
+
+async def _apply_checked_sharded(
+    session: AsyncSession, account: Account, changes: list[RowChange]
+) -> None:
+    rows = await _rows(session, account.id, lock=True)
+    if len(rows) != account.shards:
+        raise AccountNotFound(account.id)
+    total = sum(rows.values(), Balance())
+    change = sum((c.as_balance for c in changes), Balance())
+    if _headroom(account, total + change) < 0:
+        raise LimitExceeded(account.id, _headroom(account, total), _requested(account, change))
+    for item in changes:
+        if not await _increment(session, item):
+            raise AccountNotFound(account.id)
+
+
+def _merge(changes: Iterable[RowChange]) -> dict[uuid.UUID, list[RowChange]]:
+    """Sum the changes per row, grouped per account, both in lock order."""
+    merged: dict[tuple[uuid.UUID, int], RowChange] = {}
+    for change in changes:
+        key = (change.account.id, change.shard)
+        if key in merged:
+            merged[key].add(change)
+        else:
+            merged[key] = RowChange(change.account, change.shard, **change.deltas())
+    grouped: dict[uuid.UUID, list[RowChange]] = {}
+    for key in sorted(merged, key=lambda k: (k[0].int, k[1])):
+        grouped.setdefault(key[0], []).append(merged[key])
+    return grouped
+
+
+async def apply_changes(session: AsyncSession, changes: Iterable[RowChange]) -> None:
+    """Apply the deltas, account by account in id order and shard by shard within one."""
+    for rows in _merge(changes).values():
+        account = rows[0].account
+        change = sum((row.as_balance for row in rows), Balance())
+        if not _raises_limited_side(account, change):
+            for row in rows:
+                if not await _increment(session, row):
+                    raise AccountNotFound(account.id)
+        elif account.shards == 1:
+            await _apply_checked_single(session, rows[0])
+        else:
+            await _apply_checked_sharded(session, account, rows)

@@ -1,0 +1,406 @@
+"""Writing journal entries: single-phase, pending, and the post or void of a pending one.
+
+Every write happens inside the caller's transaction. It locks the balance rows it changes in
+one global order (account id, then shard), so concurrent writers cannot deadlock each other
+within one entry, and it checks account flags in the same statement that changes the row,
+so no read-modify-write ever happens outside a lock. An entry id makes a write idempotent:
+writing the same entry again returns the original; different content under the same id is
+an EntryConflict. A LedgerError leaves the transaction to be rolled back by the caller.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.ledger import tables
+from app.ledger.accounts import get_accounts
+from app.ledger.balance_rows import RowChange, apply_changes
+from app.ledger.dialect import insert_ignoring_conflicts
+from app.ledger.errors import EntryConflict, InvalidEntry, PendingNotOpen
+from app.ledger.model import (
+    MAX_AMOUNT,
+    Account,
+    AccountFlags,
+    Entry,
+    Phase,
+    Posting,
+    PostingRecord,
+)
+from app.ledger.sqltypes import utcnow
+
+MAX_POSTINGS = 256
+_KIND = re.compile(r"^[a-z][a-z0-9_.:-]{0,63}$")
+TIMEOUT_NAMESPACE = uuid.UUID("6f1f5b8e-3c38-4d0e-9a57-0d3c2f8b7a10")
+
+
+@dataclass(frozen=True, slots=True)
+class _Planned:
+    """A posting resolved to its account and the balance shard it will move."""
+
+    account: Account
+    shard: int
+    debit: int
+    credit: int
+
+    def record(self) -> PostingRecord:
+        return PostingRecord(
+            self.account.id, self.shard, self.account.currency, self.debit, self.credit
+        )
+
+
+def _check_kind(kind: str) -> None:
+    if not _KIND.match(kind):
+        raise InvalidEntry(f"entry kind {kind!r} must be 1-64 lowercase characters")
+
+
+def _check_postings(postings: Sequence[Posting]) -> None:
+    if not 2 <= len(postings) <= MAX_POSTINGS:
+        raise InvalidEntry(f"an entry needs 2 to {MAX_POSTINGS} postings, not {len(postings)}")
+    for posting in postings:
+        debit, credit = posting.debit, posting.credit
+        if not (isinstance(debit, int) and isinstance(credit, int)):
+            raise InvalidEntry("amounts are integers of minor units")
+        if not ((debit > 0 and credit == 0) or (credit > 0 and debit == 0)):
+            raise InvalidEntry("each posting debits or credits a positive amount, not both")
+        if max(debit, credit) > MAX_AMOUNT:
+            raise InvalidEntry(f"amount {max(debit, credit)} is larger than {MAX_AMOUNT}")
+
+
+def _check_balanced(planned: Sequence[_Planned]) -> None:
+    totals: dict[str, int] = {}
+    for item in planned:
+        totals[item.account.currency] = totals.get(item.account.currency, 0) + (
+            item.debit - item.credit
+        )
+    unbalanced = {currency: total for currency, total in totals.items() if total != 0}
+    if unbalanced:
+        raise InvalidEntry(f"debits and credits differ per currency: {unbalanced}")
+
+
+def _needs_check(account: Account, posting: Posting) -> bool:
+    """Whether this posting could break the account's flag (and so must lock all shards)."""
+    if account.flags == AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS:
+        return posting.debit > 0
+    if account.flags == AccountFlags.CREDITS_MUST_NOT_EXCEED_DEBITS:
+        return posting.credit > 0
+    return False
+
+
+def _plan(
+    entry_id: uuid.UUID, postings: Sequence[Posting], accounts: Mapping[uuid.UUID, Account]
+) -> list[_Planned]:
+    """Pick each posting's shard: a limit-checked posting uses shard 0 (and locks all of the
+    account's shards); any other spreads over the shards by the entry id."""
+    planned = []
+    for index, posting in enumerate(postings):
+        account = accounts[posting.account_id]
+        shard = 0 if _needs_check(account, posting) else (entry_id.int + index) % account.shards
+        planned.append(_Planned(account, shard, posting.debit, posting.credit))
+    return planned
+
+
+def _fingerprint(content: Mapping[str, Any]) -> str:
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _content(
+    *,
+    kind: str,
+    phase: Phase,
+    postings: Sequence[Posting],
+    meta: Mapping[str, Any],
+    timeout_at: datetime | None,
+    resolves_id: uuid.UUID | None,
+) -> dict[str, Any]:
+    return {
+        "kind": kind,
+        "phase": phase.value,
+        "postings": [[str(p.account_id), p.debit, p.credit] for p in postings],
+        "meta": dict(meta),
+        "timeout_at": timeout_at.isoformat() if timeout_at else None,
+        "resolves_id": str(resolves_id) if resolves_id else None,
+    }
+
+
+async def load_entry(session: AsyncSession, entry_id: uuid.UUID) -> Entry | None:
+    row = (
+        (await session.execute(select(tables.entries).where(tables.entries.c.id == entry_id)))
+        .mappings()
+        .one_or_none()
+    )
+    if row is None:
+        return None
+    posting_rows = (
+        await session.execute(
+            select(tables.postings)
+            .where(tables.postings.c.entry_id == entry_id)
+            .order_by(tables.postings.c.id)
+        )
+    ).mappings()
+    return Entry(
+        id=row["id"],
+        kind=row["kind"],
+        phase=Phase(row["phase"]),
+        resolves_id=row["resolves_id"],
+        timeout_at=row["timeout_at"],
+        meta=dict(row["meta"] or {}),
+        created_at=row["created_at"],
+        postings=tuple(
+            PostingRecord(p["account_id"], p["shard"], p["currency"], p["debit"], p["credit"])
+            for p in posting_rows
+        ),
+    )
+
+
+async def _insert_entry(
+    session: AsyncSession,
+    *,
+    entry_id: uuid.UUID,
+    kind: str,
+    phase: Phase,
+    resolves_id: uuid.UUID | None,
+    timeout_at: datetime | None,
+    meta: Mapping[str, Any],
+    fingerprint: str,
+) -> datetime | None:
+    """Insert the entry row; None if an entry with this id (or resolving the same pending
+    entry) exists already."""
+    created_at = utcnow()
+    statement = insert_ignoring_conflicts(
+        session,
+        tables.entries,
+        {
+            "id": entry_id,
+            "kind": kind,
+            "phase": phase.value,
+            "resolves_id": resolves_id,
+            "timeout_at": timeout_at,
+            "meta": dict(meta),
+            "fingerprint": fingerprint,
+            "created_at": created_at,
+        },
+    ).returning(tables.entries.c.id)
+    inserted = (await session.execute(statement)).scalar_one_or_none()
+    return created_at if inserted is not None else None
+
+
+async def _replayed(session: AsyncSession, entry_id: uuid.UUID, fingerprint: str) -> Entry | None:
+    """The stored entry with this id if its content is the same; EntryConflict if not."""
+    stored = await session.scalar(
+        select(tables.entries.c.fingerprint).where(tables.entries.c.id == entry_id)
+    )
+    if stored is None:
+        return None
+    if stored != fingerprint:
+        raise EntryConflict(entry_id)
+    return await load_entry(session, entry_id)
+
+
+async def _append_postings(
+    session: AsyncSession, entry_id: uuid.UUID, planned: Sequence[_Planned]
+) -> None:
+    if planned:
+        await session.execute(
+            insert(tables.postings),
+            [
+                {
+                    "entry_id": entry_id,
+                    "account_id": item.account.id,
+                    "shard": item.shard,
+                    "currency": item.account.currency,
+                    "debit": item.debit,
+                    "credit": item.credit,
+                }
+                for item in planned
+            ],
+        )
+    await session.execute(insert(tables.unsealed).values(entry_id=entry_id))
+
+
+async def write_entry(
+    session: AsyncSession,
+    *,
+    entry_id: uuid.UUID,
+    kind: str,
+    postings: Sequence[Posting],
+    phase: Phase = Phase.POSTED,
+    meta: Mapping[str, Any] | None = None,
+    timeout_at: datetime | None = None,
+) -> Entry:
+    """Write a single-phase (POSTED) or two-phase (PENDING) entry."""
+    if phase not in (Phase.POSTED, Phase.PENDING):
+        raise InvalidEntry("use post_pending or void_pending to resolve a pending entry")
+    if timeout_at is not None and (phase != Phase.PENDING or timeout_at.tzinfo is None):
+        raise InvalidEntry("only pending entries time out, at a timezone-aware time")
+    _check_kind(kind)
+    _check_postings(postings)
+    meta = dict(meta or {})
+    accounts = await get_accounts(session, {p.account_id for p in postings})
+    planned = _plan(entry_id, postings, accounts)
+    _check_balanced(planned)
+    content = _content(
+        kind=kind,
+        phase=phase,
+        postings=postings,
+        meta=meta,
+        timeout_at=timeout_at,
+        resolves_id=None,
+    )
+    fingerprint = _fingerprint(content)
+    created_at = await _insert_entry(
+        session,
+        entry_id=entry_id,
+        kind=kind,
+        phase=phase,
+        resolves_id=None,
+        timeout_at=timeout_at,
+        meta=meta,
+        fingerprint=fingerprint,
+    )
+    if created_at is None:
+        replayed = await _replayed(session, entry_id, fingerprint)
+        if replayed is None:
+            raise EntryConflict(entry_id)
+        return replayed
+    pending = phase == Phase.PENDING
+    await apply_changes(
+        session,
+        [
+            RowChange.of(item.account, item.shard, item.debit, item.credit, pending=pending)
+            for item in planned
+        ],
+    )
+    await _append_postings(session, entry_id, planned)
+    if pending:
+        await session.execute(
+            insert(tables.open_pending).values(entry_id=entry_id, timeout_at=timeout_at)
+        )
+    return Entry(
+        entry_id,
+        kind,
+        phase,
+        None,
+        timeout_at,
+        meta,
+        created_at,
+        tuple(item.record() for item in planned),
+    )
+
+
+def _posted_part(pending: Entry, amount: int | None) -> list[PostingRecord]:
+    """The postings that a post of `amount` (None = all) of the pending entry makes."""
+    if amount is None:
+        return list(pending.postings)
+    if len(pending.postings) != 2:
+        raise InvalidEntry("a partial post needs a pending entry of exactly two postings")
+    held = max(pending.postings[0].debit, pending.postings[0].credit)
+    if not isinstance(amount, int) or not 0 < amount <= held:
+        raise InvalidEntry(f"a partial post must be between 1 and the {held} held")
+    return [
+        PostingRecord(
+            p.account_id, p.shard, p.currency, amount if p.debit else 0, amount if p.credit else 0
+        )
+        for p in pending.postings
+    ]
+
+
+async def resolve_pending(
+    session: AsyncSession,
+    *,
+    entry_id: uuid.UUID,
+    pending_id: uuid.UUID,
+    post: bool,
+    amount: int | None = None,
+    kind: str | None = None,
+    meta: Mapping[str, Any] | None = None,
+) -> Entry:
+    """Post (all or `amount`) or void a pending entry, exactly once."""
+    pending = await load_entry(session, pending_id)
+    if pending is None or pending.phase != Phase.PENDING:
+        raise PendingNotOpen(pending_id, "not a pending entry")
+    kind = kind or ("post_pending" if post else "void_pending")
+    _check_kind(kind)
+    meta = dict(meta or {})
+    phase = Phase.POST if post else Phase.VOID
+    posted = _posted_part(pending, amount) if post else []
+    content = _content(
+        kind=kind,
+        phase=phase,
+        postings=[Posting(p.account_id, p.debit, p.credit) for p in posted],
+        meta=meta,
+        timeout_at=None,
+        resolves_id=pending_id,
+    )
+    fingerprint = _fingerprint(content)
+    replayed = await _replayed(session, entry_id, fingerprint)
+    if replayed is not None:
+        return replayed
+    if post and pending.timeout_at is not None and pending.timeout_at <= utcnow():
+        raise PendingNotOpen(pending_id, "expired")
+    created_at = await _insert_entry(
+        session,
+        entry_id=entry_id,
+        kind=kind,
+        phase=phase,
+        resolves_id=pending_id,
+        timeout_at=None,
+        meta=meta,
+        fingerprint=fingerprint,
+    )
+    if created_at is None:
+        replayed = await _replayed(session, entry_id, fingerprint)
+        if replayed is not None:
+            return replayed
+        raise PendingNotOpen(pending_id, "already resolved")
+    await session.execute(
+        delete(tables.open_pending).where(tables.open_pending.c.entry_id == pending_id)
+    )
+    accounts = await get_accounts(session, {p.account_id for p in pending.postings})
+    changes = [
+        RowChange.of(accounts[p.account_id], p.shard, -p.debit, -p.credit, pending=True)
+        for p in pending.postings
+    ] + [
+        RowChange.of(accounts[p.account_id], p.shard, p.debit, p.credit, pending=False)
+        for p in posted
+    ]
+    await apply_changes(session, changes)
+    planned = [_Planned(accounts[p.account_id], p.shard, p.debit, p.credit) for p in posted]
+    await _append_postings(session, entry_id, planned)
+    return Entry(entry_id, kind, phase, pending_id, None, meta, created_at, tuple(posted))
+
+
+async def void_expired(session: AsyncSession, *, now: datetime, limit: int = 100) -> int:
+    """Void pending entries whose timeout has passed; safe to run in many processes at once.
+
+    Rows are claimed with FOR UPDATE SKIP LOCKED (PostgreSQL), and the void's entry id is
+    derived from the pending id, so a pending entry is voided once whoever gets there first.
+    """
+    query = (
+        select(tables.open_pending.c.entry_id)
+        .where(tables.open_pending.c.timeout_at <= now)
+        .order_by(tables.open_pending.c.timeout_at)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    due = list((await session.scalars(query)).all())
+    for pending_id in due:
+        await resolve_pending(
+            session,
+            entry_id=uuid.uuid5(TIMEOUT_NAMESPACE, str(pending_id)),
+            pending_id=pending_id,
+            post=False,
+            kind="pending_timeout",
+        )
+    return len(due)
