@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import MetaData
 
-import app.domain.identity.models  # noqa: F401 - registers the identity tables
+import app.domain.idempotency.models
+import app.domain.identity.models
+import app.domain.money.models  # noqa: F401 - importing the models registers their tables
 from app.domain.base import Base
 from app.ledger.tables import metadata as ledger_metadata
 

@@ -43,10 +43,10 @@ async def list_audit(
 ) -> Page[AuditRecordOut]:
     async with database.read() as session:
         records = await identity.list_audit(
-            session, caller, org_id=org_id, after_id=decode_int_cursor(cursor), limit=limit
+            session, caller, org_id=org_id, after_id=decode_int_cursor(cursor), limit=limit + 1
         )
-    items = [AuditRecordOut.model_validate(record) for record in records]
-    next_cursor = encode_cursor(str(items[-1].id)) if len(items) == limit else None
+    items = [AuditRecordOut.model_validate(record) for record in records[:limit]]
+    next_cursor = encode_cursor(str(items[-1].id)) if len(records) > limit else None
     return Page[AuditRecordOut](items=items, next_cursor=next_cursor)
 
 

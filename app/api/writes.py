@@ -1,11 +1,15 @@
 """How every state-changing route runs its unit of work and builds its response.
 
 The work runs in one transaction that commits before the response is built, so a client
-never sees success for a write that did not commit.
+never sees success for a write that did not commit. With an `Idempotency-Key` header the
+response is stored in that same transaction and replayed for a retry of the same request by
+the same caller (see app/domain/idempotency/service.py for the protocol).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -14,9 +18,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from app.api.errors import domain_problem
 from app.db import Database
+from app.domain.errors import DomainError
+from app.domain.idempotency import service as idempotency
+from app.domain.identity.caller import Caller
+from app.ledger.sqltypes import utcnow
 
 T = TypeVar("T")
+IDEMPOTENCY_HEADER = "idempotency-key"
+REPLAYED_HEADER = "Idempotent-Replayed"
+# Domain errors that describe the moment rather than the request: retrying the same key
+# later must run the request again instead of replaying them.
+TRANSIENT_CODES = frozenset({"idempotency_key_in_use", "rate_limited"})
+
+Presented = BaseModel | None | tuple[BaseModel | None, int]
 
 
 def json_response(model: BaseModel | None, status_code: int) -> Response:
@@ -25,14 +41,114 @@ def json_response(model: BaseModel | None, status_code: int) -> Response:
     return JSONResponse(model.model_dump(mode="json"), status_code=status_code)
 
 
+def _split(presented: Presented, default_status: int) -> tuple[BaseModel | None, int]:
+    if isinstance(presented, tuple):
+        return presented
+    return presented, default_status
+
+
+async def _fingerprint(request: Request) -> str:
+    """Method, path, query and the body (JSON re-serialised canonically, else raw bytes)."""
+    raw = await request.body()
+    try:
+        body = json.dumps(json.loads(raw), sort_keys=True, separators=(",", ":")).encode()
+    except ValueError:
+        body = raw
+    digest = hashlib.sha256()
+    for part in (request.method.encode(), request.url.path.encode(), request.url.query.encode()):
+        digest.update(part + b"\x00")
+    digest.update(body)
+    return digest.hexdigest()
+
+
+def _scope(caller: Caller | None) -> str:
+    if caller is None:
+        return "anonymous"
+    return "admin" if caller.is_admin else f"org:{caller.org_id}"
+
+
+def _replay(status: int, body: str | None) -> Response:
+    headers = {REPLAYED_HEADER: "true"}
+    if not body:
+        return Response(status_code=status, headers=headers)
+    media_type = "application/problem+json" if status >= 400 else "application/json"
+    return Response(body, status_code=status, media_type=media_type, headers=headers)
+
+
 async def run_write(
     request: Request,
     work: Callable[[AsyncSession], Awaitable[T]],
-    present: Callable[[T], BaseModel | None],
+    present: Callable[[T], Presented],
     *,
     status_code: int,
 ) -> Response:
-    """Run `work` in a committed transaction and present its result as JSON."""
+    """Run `work` in a committed transaction and present its result as JSON.
+
+    `present` returns the response model, or (model, status) when the status depends on the
+    result (e.g. 200 for a deposit that already existed).
+    """
     database: Database = request.app.state.database
-    result: Any = await database.transaction(work)
-    return json_response(present(result), status_code)
+    key = request.headers.get(IDEMPOTENCY_HEADER)
+    if key is None:
+        result = await database.transaction(work)
+        return json_response(*_split(present(result), status_code))
+    return await _run_idempotent(request, database, key, work, present, status_code)
+
+
+async def _run_idempotent(
+    request: Request,
+    database: Database,
+    key: str,
+    work: Callable[[AsyncSession], Awaitable[T]],
+    present: Callable[[T], Presented],
+    status_code: int,
+) -> Response:
+    idempotency.validate_key(key)
+    scope = _scope(getattr(request.state, "caller", None))
+    fingerprint = await _fingerprint(request)
+    claim = await database.transaction(
+        lambda s: idempotency.claim(s, scope=scope, key=key, fingerprint=fingerprint, now=utcnow())
+    )
+    if claim.outcome is idempotency.Outcome.REPLAY:
+        assert claim.status is not None
+        return _replay(claim.status, claim.body)
+    token = claim.token
+    assert token is not None
+
+    async def unit(session: AsyncSession) -> Response:
+        await idempotency.lock(session, scope=scope, key=key, token=token)
+        model, status = _split(present(await work(session)), status_code)
+        response = json_response(model, status)
+        body = bytes(response.body).decode() if model is not None else ""
+        await idempotency.complete(
+            session, scope=scope, key=key, token=token, status=status, body=body
+        )
+        return response
+
+    try:
+        return await database.transaction(unit)
+    except DomainError as error:
+        if error.code in TRANSIENT_CODES:
+            await database.transaction(
+                lambda s: idempotency.release(s, scope=scope, key=key, token=token)
+            )
+            raise
+        problem = domain_problem(error)
+        await database.transaction(
+            lambda s: _store_problem(s, scope, key, token, problem.status_code, problem)
+        )
+        return problem
+    except BaseException:
+        await database.transaction(
+            lambda s: idempotency.release(s, scope=scope, key=key, token=token)
+        )
+        raise
+
+
+async def _store_problem(
+    session: AsyncSession, scope: str, key: str, token: Any, status: int, problem: Response
+) -> None:
+    await idempotency.lock(session, scope=scope, key=key, token=token)
+    await idempotency.complete(
+        session, scope=scope, key=key, token=token, status=status, body=bytes(problem.body).decode()
+    )

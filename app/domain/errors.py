@@ -74,3 +74,10 @@ class RateLimited(DomainError):
     def __init__(self, retry_after_seconds: int) -> None:
         super().__init__(f"Too many requests; retry after {retry_after_seconds} s.")
         self.retry_after_seconds = retry_after_seconds
+
+
+class InsufficientFunds(Conflict):
+    """The money to move is not there (wallet short, pool short)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, code="insufficient_funds")

@@ -102,6 +102,9 @@ class Ledger:
             self.session, code=code, currency=currency, owner_ref=owner_ref
         )
 
+    async def accounts_of(self, *, code: str, owner_ref: str) -> list[Account]:
+        return await _accounts.accounts_of(self.session, code=code, owner_ref=owner_ref)
+
     async def get_account(self, account_id: uuid.UUID) -> Account:
         return await _accounts.get_account(self.session, account_id)
 

@@ -140,6 +140,22 @@ async def open_account(
     return existing
 
 
+async def accounts_of(session: AsyncSession, *, code: str, owner_ref: str) -> list[Account]:
+    """Every account with this code and owner, one per currency, ordered by currency."""
+    rows = (
+        (
+            await session.execute(
+                select(tables.accounts)
+                .where(tables.accounts.c.code == code, tables.accounts.c.owner_ref == owner_ref)
+                .order_by(tables.accounts.c.currency)
+            )
+        )
+        .mappings()
+        .all()
+    )
+    return [_remember(_account(row)) for row in rows]
+
+
 async def get_accounts(
     session: AsyncSession, account_ids: Iterable[uuid.UUID]
 ) -> dict[uuid.UUID, Account]:

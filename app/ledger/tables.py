@@ -52,7 +52,7 @@ accounts = Table(
     Column("created_at", UtcDateTime, nullable=False),
     CheckConstraint("shards BETWEEN 1 AND 64", name="shards_range"),
     CheckConstraint("flags BETWEEN 0 AND 2", name="flags_known"),
-    Index("uq_ledger_accounts_natural_key", "code", "currency", "owner_ref", unique=True),
+    Index("uq_ledger_accounts_natural_key", "code", "owner_ref", "currency", unique=True),
 )
 
 balances = Table(

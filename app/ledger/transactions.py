@@ -19,7 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 T = TypeVar("T")
 
-RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})  # serialization_failure, deadlock_detected
+# serialization_failure, deadlock_detected, and unique_violation: a concurrent writer won a
+# race to insert the same row; the use case, re-run, finds that row and answers from it.
+RETRYABLE_SQLSTATES = frozenset({"40001", "40P01", "23505"})
 DEFAULT_MAX_ATTEMPTS = 8
 BASE_BACKOFF_SECONDS = 0.002
 MAX_BACKOFF_SECONDS = 0.2
@@ -45,7 +47,8 @@ def is_retryable(error: BaseException) -> bool:
         return False
     if sqlstate_of(error) in RETRYABLE_SQLSTATES:
         return True
-    return "database is locked" in str(getattr(error, "orig", error))
+    message = str(getattr(error, "orig", error))
+    return "database is locked" in message or "UNIQUE constraint failed" in message
 
 
 async def run_in_transaction(

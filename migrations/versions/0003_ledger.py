@@ -79,7 +79,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("ledger_accounts", schema=None) as batch_op:
         batch_op.create_index(
-            "uq_ledger_accounts_natural_key", ["code", "currency", "owner_ref"], unique=True
+            "uq_ledger_accounts_natural_key", ["code", "owner_ref", "currency"], unique=True
         )
 
     op.create_table(

@@ -1,0 +1,1 @@
+"""Idempotency keys: a retried POST returns the first response and changes nothing."""

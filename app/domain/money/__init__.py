@@ -1,0 +1,1 @@
+"""Money in and out of the platform: wallets, deposits, withdrawals, balances, statements."""

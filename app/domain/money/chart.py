@@ -1,0 +1,43 @@
+"""The chart of accounts: which ledger account holds which money (DESIGN.md).
+
+Per currency: `world` is money outside the platform (unlimited, sharded so a deposit storm
+does not queue on one row); `wallet` is an organisation's available money and can never go
+below zero. Later areas add pledge and escrow accounts the same way.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from app.ledger import Account, AccountFlags, Ledger
+
+WORLD_SHARDS = 16
+WALLET_SHARDS = 8  # credits (deposits, payouts) spread out; debits lock all eight
+
+
+def org_ref(org_id: uuid.UUID) -> str:
+    return f"org:{org_id}"
+
+
+async def world(ledger: Ledger, currency: str) -> Account:
+    return await ledger.open_account(
+        code="world", currency=currency, owner_ref="platform", shards=WORLD_SHARDS
+    )
+
+
+async def wallet(ledger: Ledger, org_id: uuid.UUID, currency: str) -> Account:
+    return await ledger.open_account(
+        code="wallet",
+        currency=currency,
+        owner_ref=org_ref(org_id),
+        flags=AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS,
+        shards=WALLET_SHARDS,
+    )
+
+
+async def existing_wallet(ledger: Ledger, org_id: uuid.UUID, currency: str) -> Account | None:
+    return await ledger.find_account(code="wallet", currency=currency, owner_ref=org_ref(org_id))
+
+
+async def wallets(ledger: Ledger, org_id: uuid.UUID) -> list[Account]:
+    return await ledger.accounts_of(code="wallet", owner_ref=org_ref(org_id))

@@ -1,0 +1,170 @@
+"""Use cases of money in and out: deposit, withdraw, read balances and statements.
+
+Each one writes its domain row and its ledger entry in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.domain import policies
+from app.domain.errors import Conflict, InsufficientFunds, NotFound, Unprocessable
+from app.domain.identity.caller import Caller
+from app.domain.identity.models import Org
+from app.domain.money import chart
+from app.domain.money.currency import validate_currency
+from app.domain.money.models import Deposit, Withdrawal
+from app.ledger import HistoryLine, Ledger, LimitExceeded
+
+MAX_STATEMENT_PAGE = 201  # one more than a page, to tell whether another follows
+
+
+@dataclass(frozen=True)
+class DepositResult:
+    deposit: Deposit
+    created: bool  # False when an earlier deposit with the same external_ref was returned
+
+
+@dataclass(frozen=True)
+class CurrencyBalance:
+    currency: str
+    available: int
+    held: int
+
+
+async def _require_org(session: AsyncSession, org_id: uuid.UUID) -> Org:
+    org = await session.get(Org, org_id)
+    if org is None:
+        raise NotFound("organisation", org_id)
+    return org
+
+
+async def deposit(
+    session: AsyncSession,
+    caller: Caller | None,
+    org_id: uuid.UUID,
+    *,
+    amount: int,
+    currency: str,
+    external_ref: str,
+) -> DepositResult:
+    """Credit money that arrived from outside; the same external_ref never credits twice."""
+    policies.require_admin(caller)
+    currency = validate_currency(currency)
+    await _require_org(session, org_id)
+    earlier = await session.scalar(select(Deposit).where(Deposit.external_ref == external_ref))
+    if earlier is not None:
+        if (earlier.org_id, earlier.amount, earlier.currency) != (org_id, amount, currency):
+            raise Conflict(
+                f"external_ref {external_ref!r} was already used for another deposit "
+                f"({earlier.amount} {earlier.currency} to organisation {earlier.org_id}).",
+                code="external_ref_conflict",
+            )
+        return DepositResult(earlier, created=False)
+    ledger = Ledger(session)
+    deposit_id = uuid.uuid4()
+    entry = await ledger.transfer(
+        entry_id=deposit_id,
+        debit_account_id=(await chart.world(ledger, currency)).id,
+        credit_account_id=(await chart.wallet(ledger, org_id, currency)).id,
+        amount=amount,
+        kind="deposit",
+        meta={"memo": f"deposit {external_ref}", "deposit_id": str(deposit_id)},
+    )
+    record = Deposit(
+        id=deposit_id,
+        org_id=org_id,
+        amount=amount,
+        currency=currency,
+        external_ref=external_ref,
+        entry_id=entry.id,
+    )
+    session.add(record)
+    await session.flush()
+    return DepositResult(record, created=True)
+
+
+async def withdraw(
+    session: AsyncSession, caller: Caller | None, org_id: uuid.UUID, *, amount: int, currency: str
+) -> Withdrawal:
+    """Pay money out of the organisation's wallet; never more than it has available."""
+    caller = policies.ensure_can_manage_org(caller, org_id)
+    policies.require_org(caller)
+    currency = validate_currency(currency)
+    ledger = Ledger(session)
+    source = await chart.existing_wallet(ledger, org_id, currency)
+    if source is None:
+        raise InsufficientFunds(f"The organisation holds no {currency}; {amount} was requested.")
+    withdrawal_id = uuid.uuid4()
+    try:
+        entry = await ledger.transfer(
+            entry_id=withdrawal_id,
+            debit_account_id=source.id,
+            credit_account_id=(await chart.world(ledger, currency)).id,
+            amount=amount,
+            kind="withdrawal",
+            meta={"memo": "withdrawal", "withdrawal_id": str(withdrawal_id)},
+        )
+    except LimitExceeded as error:
+        raise InsufficientFunds(
+            f"The wallet has {error.available} {currency} available; {amount} was requested."
+        ) from None
+    record = Withdrawal(
+        id=withdrawal_id, org_id=org_id, amount=amount, currency=currency, entry_id=entry.id
+    )
+    session.add(record)
+    await session.flush()
+    return record
+
+
+async def balances(
+    session: AsyncSession, caller: Caller | None, org_id: uuid.UUID
+) -> list[CurrencyBalance]:
+    """Per currency: available (spendable now) and held (reserved by pending pledges)."""
+    policies.ensure_can_manage_org(caller, org_id)
+    await _require_org(session, org_id)
+    ledger = Ledger(session)
+    accounts = await chart.wallets(ledger, org_id)
+    sums = await ledger.balances(account.id for account in accounts)
+    return [
+        CurrencyBalance(
+            currency=account.currency,
+            available=sums[account.id].available_credit,
+            held=sums[account.id].debits_pending,
+        )
+        for account in accounts
+        if account.id in sums
+    ]
+
+
+async def statement(
+    session: AsyncSession,
+    caller: Caller | None,
+    org_id: uuid.UUID,
+    *,
+    currency: str | None,
+    after_posting_id: int | None,
+    limit: int,
+) -> list[HistoryLine]:
+    """The wallet's posted movements, oldest first, each with the balance after it."""
+    policies.ensure_can_manage_org(caller, org_id)
+    await _require_org(session, org_id)
+    ledger = Ledger(session)
+    accounts = await chart.wallets(ledger, org_id)
+    if currency is not None:
+        validate_currency(currency)
+        accounts = [account for account in accounts if account.currency == currency]
+    elif len(accounts) > 1:
+        raise Unprocessable(
+            "The organisation holds several currencies; pass ?currency=.",
+            code="currency_required",
+        )
+    if not accounts:
+        return []
+    return await ledger.history(
+        accounts[0].id, after_posting_id=after_posting_id, limit=min(limit, MAX_STATEMENT_PAGE)
+    )
