@@ -86,6 +86,61 @@ def openapi() -> None:
 
 
 @cli.command()
+def worker(
+    interval: Annotated[
+        float | None, typer.Option(min=0.05, help="Seconds between rounds (default: setting).")
+    ] = None,
+) -> None:
+    """Run due work (timeouts, expiries, sealing) until stopped with SIGTERM or Ctrl-C."""
+    from app.logs import configure_logging
+
+    settings = _settings_or_exit()
+    configure_logging(settings.log_level, json_output=settings.log_json)
+    asyncio.run(_work(settings, interval or settings.due_work_interval_seconds or 1.0))
+
+
+async def _work(settings: Settings, interval_seconds: float) -> None:
+    import signal
+
+    from app.db import Database
+    from app.worker import due_work_loop
+
+    database = Database.from_settings(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await due_work_loop(database, interval_seconds, stop)
+    finally:
+        await database.dispose()
+
+
+@cli.command()
+def verify() -> None:
+    """Check every invariant of the ledger; exit 1 if any is broken."""
+    settings = _settings_or_exit()
+    report = asyncio.run(_verify(settings))
+    typer.echo(json.dumps(report, indent=2))
+    if not report["ok"]:
+        raise typer.Exit(code=1)
+
+
+async def _verify(settings: Settings) -> dict[str, object]:
+    from dataclasses import asdict
+
+    from app.db import Database
+    from app.ledger import verify as verify_ledger
+
+    database = Database.from_settings(settings)
+    try:
+        async with database.read() as session:
+            return asdict(await verify_ledger(session))
+    finally:
+        await database.dispose()
+
+
+@cli.command()
 def version() -> None:
     """Print the version."""
     typer.echo(__version__)

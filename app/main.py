@@ -14,6 +14,7 @@ from app.api.middleware import EdgeMiddleware
 from app.api.ratelimit import build_rate_limiter
 from app.db import Database
 from app.settings import Settings, get_settings
+from app.worker import DueWorkRunner
 
 API_DESCRIPTION = (
     "Tributary is an open market for pooled, outcome-based funding of shared challenges. "
@@ -30,9 +31,13 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         settings.rate_limit_per_second, settings.rate_limit_burst, settings.redis_url
     )
 
+    due_work = DueWorkRunner(db, settings.due_work_interval_seconds)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        due_work.start()
         yield
+        await due_work.stop()
         await rate_limiter.close()
         if owns_database:
             await db.dispose()

@@ -74,6 +74,9 @@ class Settings(BaseSettings):
         default=300, ge=0, le=1_000_000, description="Requests per second per key; 0 = off."
     )
     rate_limit_burst: int = Field(default=600, ge=1, le=10_000_000)
+    due_work_interval_seconds: float = Field(
+        default=1.0, ge=0, le=3600, description="Due-work cadence in each app process; 0 = off."
+    )
     redis_url: str | None = Field(
         default=None, description="Redis for rate limits shared by every process."
     )

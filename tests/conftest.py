@@ -36,7 +36,11 @@ def postgres_server_url() -> Iterator[str]:
 
 
 def _settings(database_url: str, **overrides: object) -> Settings:
-    values: dict[str, object] = {"database_url": database_url, "admin_token": ADMIN_TOKEN}
+    values: dict[str, object] = {
+        "database_url": database_url,
+        "admin_token": ADMIN_TOKEN,
+        "due_work_interval_seconds": 0,  # tests run due work themselves, deterministically
+    }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
 
