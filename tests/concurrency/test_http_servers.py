@@ -1,0 +1,134 @@
+"""Two uvicorn servers, one PostgreSQL: conflicting requests resolve exactly.
+
+These run real OS processes against one database, so every lock, retry and idempotency
+guarantee is exercised across processes, not just across coroutines.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.factories import ADMIN
+from tests.support.postgres import create_database, drop_database
+from tests.support.servers import Server, server_env, servers
+
+pytestmark = pytest.mark.postgres_only
+
+
+@pytest.fixture(scope="module")
+def cluster(
+    postgres_server_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[list[Server]]:
+    name = f"tributary_http_{uuid.uuid4().hex[:10]}"
+    url = create_database(postgres_server_url, name)
+    try:
+        subprocess.run(
+            [sys.executable, "-m", "app.cli", "migrate"],
+            env=server_env(url),
+            check=True,
+            capture_output=True,
+        )
+        with servers(url, tmp_path_factory.mktemp("servers"), count=2) as started:
+            yield started
+    finally:
+        drop_database(postgres_server_url, name)
+
+
+@pytest.fixture
+async def clients(cluster: list[Server]) -> AsyncIterator[list[httpx.AsyncClient]]:
+    limits = httpx.Limits(max_connections=100)
+    opened = [httpx.AsyncClient(base_url=s.url, timeout=30, limits=limits) for s in cluster]
+    try:
+        yield opened
+    finally:
+        for client in opened:
+            await client.aclose()
+
+
+async def funded_org(client: httpx.AsyncClient, amount: int) -> tuple[str, dict[str, str]]:
+    org = await client.post(
+        "/v1/orgs", json={"name": f"o-{uuid.uuid4().hex[:8]}", "roles": ["funder"]}, headers=ADMIN
+    )
+    org_id = org.json()["id"]
+    key = await client.post(f"/v1/orgs/{org_id}/api-keys", json={}, headers=ADMIN)
+    deposit = await client.post(
+        f"/v1/orgs/{org_id}/deposits",
+        json={"amount": amount, "currency": "USD", "external_ref": f"seed-{org_id}"},
+        headers=ADMIN,
+    )
+    assert deposit.status_code == 201
+    return org_id, {"Authorization": f"Bearer {key.json()['secret']}"}
+
+
+async def test_forty_concurrent_withdrawals_of_ten_percent_succeed_exactly_ten_times(
+    clients: list[httpx.AsyncClient],
+) -> None:
+    org_id, headers = await funded_org(clients[0], 10_000)
+
+    async def withdraw(index: int) -> int:
+        response = await clients[index % 2].post(
+            f"/v1/orgs/{org_id}/withdrawals",
+            json={"amount": 1_000, "currency": "USD"},
+            headers=headers,
+        )
+        return response.status_code
+
+    statuses = Counter(await asyncio.gather(*(withdraw(i) for i in range(40))))
+    assert statuses == {201: 10, 409: 30}
+    balances = (await clients[1].get(f"/v1/orgs/{org_id}/balances", headers=headers)).json()
+    assert balances["balances"] == [{"currency": "USD", "available": 0, "held": 0}]
+
+
+async def test_one_idempotency_key_sent_to_both_servers_at_once_pays_once(
+    clients: list[httpx.AsyncClient],
+) -> None:
+    org_id, headers = await funded_org(clients[0], 10_000)
+    keyed = {**headers, "Idempotency-Key": f"once-{uuid.uuid4()}"}
+
+    async def withdraw(index: int) -> httpx.Response:
+        return await clients[index % 2].post(
+            f"/v1/orgs/{org_id}/withdrawals",
+            json={"amount": 700, "currency": "USD"},
+            headers=keyed,
+        )
+
+    responses = await asyncio.gather(*(withdraw(i) for i in range(12)))
+    assert {r.status_code for r in responses} <= {201, 409}
+    created = [r.json() for r in responses if r.status_code == 201]
+    assert created
+    assert all(body == created[0] for body in created)
+    conflicts = [r.json()["code"] for r in responses if r.status_code == 409]
+    assert set(conflicts) <= {"idempotency_key_in_use"}
+    balances = (await clients[0].get(f"/v1/orgs/{org_id}/balances", headers=headers)).json()
+    assert balances["balances"][0]["available"] == 9_300
+
+
+async def test_racing_deposits_with_one_external_ref_credit_once(
+    clients: list[httpx.AsyncClient],
+) -> None:
+    org_id, headers = await funded_org(clients[0], 1)
+    ref = f"bank-{uuid.uuid4()}"
+
+    async def deposit(index: int) -> httpx.Response:
+        return await clients[index % 2].post(
+            f"/v1/orgs/{org_id}/deposits",
+            json={"amount": 500, "currency": "USD", "external_ref": ref},
+            headers=ADMIN,
+        )
+
+    responses = await asyncio.gather(*(deposit(i) for i in range(10)))
+    assert sorted(r.status_code for r in responses) == [200] * 9 + [201]
+    assert len({r.json()["id"] for r in responses}) == 1
+    balances = (await clients[1].get(f"/v1/orgs/{org_id}/balances", headers=headers)).json()
+    assert balances["balances"][0]["available"] == 501
+    verify = (await clients[0].get("/v1/ledger/verify", headers=ADMIN)).json()
+    assert verify["ok"], verify
