@@ -65,7 +65,9 @@ def create_engine(settings: Settings) -> AsyncEngine:
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout_seconds,
-        pool_pre_ping=True,
+        # No pre-ping: it costs a round trip per transaction. A connection found dead is
+        # invalidated by SQLAlchemy and the unit of work retried (ledger/transactions.py).
+        pool_recycle=1800,
         connect_args={
             "server_settings": {
                 "application_name": "tributary",

@@ -20,6 +20,7 @@ from sqlalchemy import text
 
 from app.db import Database
 from app.ledger import verify
+from app.ledger.accounts import forget_all_accounts
 from app.main import create_app
 from app.migrations import upgrade
 from app.settings import Settings
@@ -82,6 +83,7 @@ async def migrated_database(database_url: str) -> AsyncIterator[Database]:
 
 
 async def _reset(database: Database, database_url: str) -> None:
+    forget_all_accounts()
     if database.dialect == "sqlite":
         await database.engine.dispose()
         path = Path(database_url.split("///", 1)[1])

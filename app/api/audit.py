@@ -58,7 +58,10 @@ async def record_request(scope: Scope, status: int, request_id: str) -> None:
     database: Database | None = getattr(getattr(app, "state", None), "database", None)
     if database is None:
         return
-    caller = scope.get("state", {}).get("caller")
+    state = scope.get("state", {})
+    if state.get("audited"):  # recorded in the request's own transaction (api/writes.py)
+        return
+    caller = state.get("caller")
     try:
         await database.transaction(
             lambda session: identity.record_audit(

@@ -22,8 +22,10 @@ from app.api.errors import domain_problem
 from app.db import Database
 from app.domain.errors import DomainError
 from app.domain.idempotency import service as idempotency
+from app.domain.identity import service as identity
 from app.domain.identity.caller import Caller
 from app.ledger.sqltypes import utcnow
+from app.logs import request_id_var
 
 T = TypeVar("T")
 IDEMPOTENCY_HEADER = "idempotency-key"
@@ -90,9 +92,28 @@ async def run_write(
     database: Database = request.app.state.database
     key = request.headers.get(IDEMPOTENCY_HEADER)
     if key is None:
-        result = await database.transaction(work)
-        return json_response(*_split(present(result), status_code))
+
+        async def unit(session: AsyncSession) -> Response:
+            response = json_response(*_split(present(await work(session)), status_code))
+            await _audit(session, request, response.status_code)
+            return response
+
+        response = await database.transaction(unit)
+        request.state.audited = True
+        return response
     return await _run_idempotent(request, database, key, work, present, status_code)
+
+
+async def _audit(session: AsyncSession, request: Request, status: int) -> None:
+    """The audit record, in the same transaction as the change it describes."""
+    await identity.record_audit(
+        session,
+        getattr(request.state, "caller", None),
+        method=request.method,
+        path=request.url.path,
+        status=status,
+        request_id=request_id_var.get() or "",
+    )
 
 
 async def _run_idempotent(
@@ -123,10 +144,13 @@ async def _run_idempotent(
         await idempotency.complete(
             session, scope=scope, key=key, token=token, status=status, body=body
         )
+        await _audit(session, request, status)
         return response
 
     try:
-        return await database.transaction(unit)
+        response = await database.transaction(unit)
+        request.state.audited = True
+        return response
     except DomainError as error:
         if error.code in TRANSIENT_CODES:
             await database.transaction(

@@ -23,10 +23,31 @@ _CODE = re.compile(r"^[a-z][a-z0-9_.:-]{0,63}$")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 _CACHE_SIZE = 50_000
 
-# Accounts are immutable, so a row read once is valid for the life of the process. A cached
-# account whose creating transaction rolled back is harmless: writes to it find no balance
-# row and fail with AccountNotFound.
+ACCOUNT_NAMESPACE = uuid.UUID("0b7d2a52-6a41-4a8e-9b53-5f0c1c7e2d11")
+
+# Accounts are immutable, so a row read once is valid for the life of the process; opening
+# a known account then costs no query. An account cached from a transaction that rolled back
+# has no balance row: a write to it raises BalanceRowMissing, which drops it from the cache
+# and makes the unit of work start over (ledger/transactions.py).
 _cache: OrderedDict[uuid.UUID, Account] = OrderedDict()
+_by_key: dict[tuple[str, str, str], uuid.UUID] = {}
+
+
+def account_id_for(code: str, currency: str, owner_ref: str) -> uuid.UUID:
+    """Account ids are derived from the natural key, so every process agrees on them."""
+    return uuid.uuid5(ACCOUNT_NAMESPACE, f"{code}\x1f{currency}\x1f{owner_ref}")
+
+
+def forget_account(account_id: uuid.UUID) -> None:
+    account = _cache.pop(account_id, None)
+    if account is not None:
+        _by_key.pop((account.code, account.currency, account.owner_ref), None)
+
+
+def forget_all_accounts() -> None:
+    """Drop the process's cache (tests that wipe the database behind the ledger's back)."""
+    _cache.clear()
+    _by_key.clear()
 
 
 def _account(row: RowMapping) -> Account:
@@ -44,8 +65,9 @@ def _account(row: RowMapping) -> Account:
 
 def _remember(account: Account) -> Account:
     _cache[account.id] = account
+    _by_key[(account.code, account.currency, account.owner_ref)] = account.id
     while len(_cache) > _CACHE_SIZE:
-        _cache.popitem(last=False)
+        forget_account(next(iter(_cache)))
     return account
 
 
@@ -95,9 +117,12 @@ async def open_account(
     same row. Asking again with other flags or shards is an error, never a silent change.
     """
     _validate(code, currency, owner_ref, shards)
-    existing = await find_account(session, code=code, currency=currency, owner_ref=owner_ref)
+    cached = _by_key.get((code, currency, owner_ref))
+    existing = _cache.get(cached) if cached is not None else None
     if existing is None:
-        account_id = uuid.uuid4()
+        existing = await find_account(session, code=code, currency=currency, owner_ref=owner_ref)
+    if existing is None:
+        account_id = account_id_for(code, currency, owner_ref)
         inserted = await session.execute(
             insert_ignoring_conflicts(
                 session,

@@ -16,8 +16,9 @@ from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.ledger import tables
+from app.ledger.accounts import forget_account
 from app.ledger.dialect import supports_row_locks
-from app.ledger.errors import AccountNotFound, LedgerInvariantError, LimitExceeded
+from app.ledger.errors import BalanceRowMissing, LedgerInvariantError, LimitExceeded
 from app.ledger.model import Account, AccountFlags, Balance
 
 _COLUMNS = ("debits_posted", "credits_posted", "debits_pending", "credits_pending")
@@ -121,7 +122,7 @@ async def _apply_checked_single(session: AsyncSession, change: RowChange) -> Non
         return
     current = (await _rows(session, change.account.id, lock=False)).get(change.shard)
     if current is None:
-        raise AccountNotFound(change.account.id)
+        raise _missing(change.account.id)
     raise LimitExceeded(
         change.account.id,
         _headroom(change.account, current),
@@ -134,14 +135,14 @@ async def _apply_checked_sharded(
 ) -> None:
     rows = await _rows(session, account.id, lock=True)
     if len(rows) != account.shards:
-        raise AccountNotFound(account.id)
+        raise _missing(account.id)
     total = sum(rows.values(), Balance())
     change = sum((c.as_balance for c in changes), Balance())
     if _headroom(account, total + change) < 0:
         raise LimitExceeded(account.id, _headroom(account, total), _requested(account, change))
     for item in changes:
         if not await _increment(session, item):
-            raise AccountNotFound(account.id)
+            raise _missing(account.id)
 
 
 def _merge(changes: Iterable[RowChange]) -> dict[uuid.UUID, list[RowChange]]:
@@ -159,16 +160,45 @@ def _merge(changes: Iterable[RowChange]) -> dict[uuid.UUID, list[RowChange]]:
     return grouped
 
 
+PLAIN, CHECKED_ROW, CHECKED_ACCOUNT = 0, 1, 2
+
+
+def plan(changes: Iterable[RowChange]) -> list[tuple[RowChange, int]]:
+    """The rows to change in lock order, each with how to apply it.
+
+    PLAIN: an atomic increment. CHECKED_ROW: an increment conditional on the flag (an
+    account with one shard). CHECKED_ACCOUNT, on the first row of an account with several
+    shards: lock all its shards and check their sum against the account's whole change.
+    """
+    planned: list[tuple[RowChange, int]] = []
+    for rows in _merge(changes).values():
+        account = rows[0].account
+        change = sum((row.as_balance for row in rows), Balance())
+        if not _raises_limited_side(account, change):
+            planned.extend((row, PLAIN) for row in rows)
+        elif account.shards == 1:
+            planned.append((rows[0], CHECKED_ROW))
+        else:
+            planned.append((rows[0], CHECKED_ACCOUNT))
+            planned.extend((row, PLAIN) for row in rows[1:])
+    return planned
+
+
 async def apply_changes(session: AsyncSession, changes: Iterable[RowChange]) -> None:
-    """Apply the deltas, account by account in id order and shard by shard within one."""
+    """Apply the deltas portably, account by account in id order, shard by shard."""
     for rows in _merge(changes).values():
         account = rows[0].account
         change = sum((row.as_balance for row in rows), Balance())
         if not _raises_limited_side(account, change):
             for row in rows:
                 if not await _increment(session, row):
-                    raise AccountNotFound(account.id)
+                    raise _missing(account.id)
         elif account.shards == 1:
             await _apply_checked_single(session, rows[0])
         else:
             await _apply_checked_sharded(session, account, rows)
+
+
+def _missing(account_id: uuid.UUID) -> BalanceRowMissing:
+    forget_account(account_id)
+    return BalanceRowMissing(account_id)

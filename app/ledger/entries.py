@@ -22,10 +22,10 @@ from typing import Any
 from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.ledger import tables
+from app.ledger import pg_fastpath, tables
 from app.ledger.accounts import get_accounts
 from app.ledger.balance_rows import RowChange, apply_changes
-from app.ledger.dialect import insert_ignoring_conflicts
+from app.ledger.dialect import dialect_name, insert_ignoring_conflicts
 from app.ledger.errors import EntryConflict, InvalidEntry, PendingNotOpen
 from app.ledger.model import (
     MAX_AMOUNT,
@@ -163,36 +163,81 @@ async def load_entry(session: AsyncSession, entry_id: uuid.UUID) -> Entry | None
     )
 
 
-async def _insert_entry(
+@dataclass(frozen=True, slots=True)
+class _Header:
+    """Everything of an entry but its postings."""
+
+    id: uuid.UUID
+    kind: str
+    phase: Phase
+    resolves_id: uuid.UUID | None
+    timeout_at: datetime | None
+    meta: dict[str, Any]
+    fingerprint: str
+    created_at: datetime
+
+    def entry(self, postings: tuple[PostingRecord, ...]) -> Entry:
+        return Entry(
+            self.id,
+            self.kind,
+            self.phase,
+            self.resolves_id,
+            self.timeout_at,
+            self.meta,
+            self.created_at,
+            postings,
+        )
+
+
+async def _persist(
     session: AsyncSession,
-    *,
-    entry_id: uuid.UUID,
-    kind: str,
-    phase: Phase,
-    resolves_id: uuid.UUID | None,
-    timeout_at: datetime | None,
-    meta: Mapping[str, Any],
-    fingerprint: str,
-) -> datetime | None:
-    """Insert the entry row; None if an entry with this id (or resolving the same pending
-    entry) exists already."""
-    created_at = utcnow()
+    header: _Header,
+    changes: Sequence[RowChange],
+    planned: Sequence[_Planned],
+) -> bool:
+    """Write the entry, its balance changes and postings; False if the id (or the pending
+    entry it resolves) is taken. PostgreSQL does it in one round trip (pg_fastpath)."""
+    if dialect_name(session) == "postgresql":
+        return await pg_fastpath.write(
+            session,
+            entry_id=header.id,
+            kind=header.kind,
+            phase=header.phase.value,
+            resolves_id=header.resolves_id,
+            timeout_at=header.timeout_at,
+            meta=header.meta,
+            fingerprint=header.fingerprint,
+            created_at=header.created_at,
+            changes=changes,
+            postings=[item.record() for item in planned],
+        )
     statement = insert_ignoring_conflicts(
         session,
         tables.entries,
         {
-            "id": entry_id,
-            "kind": kind,
-            "phase": phase.value,
-            "resolves_id": resolves_id,
-            "timeout_at": timeout_at,
-            "meta": dict(meta),
-            "fingerprint": fingerprint,
-            "created_at": created_at,
+            "id": header.id,
+            "kind": header.kind,
+            "phase": header.phase.value,
+            "resolves_id": header.resolves_id,
+            "timeout_at": header.timeout_at,
+            "meta": header.meta,
+            "fingerprint": header.fingerprint,
+            "created_at": header.created_at,
         },
     ).returning(tables.entries.c.id)
-    inserted = (await session.execute(statement)).scalar_one_or_none()
-    return created_at if inserted is not None else None
+    if (await session.execute(statement)).scalar_one_or_none() is None:
+        return False
+    if header.resolves_id is not None:
+        await session.execute(
+            delete(tables.open_pending).where(tables.open_pending.c.entry_id == header.resolves_id)
+        )
+    await apply_changes(session, changes)
+    await _append_postings(session, header.id, planned)
+    if header.phase == Phase.PENDING:
+        await session.execute(
+            insert(tables.open_pending).values(entry_id=header.id, timeout_at=header.timeout_at)
+        )
+    return True
 
 
 async def _replayed(session: AsyncSession, entry_id: uuid.UUID, fingerprint: str) -> Entry | None:
@@ -258,44 +303,18 @@ async def write_entry(
         resolves_id=None,
     )
     fingerprint = _fingerprint(content)
-    created_at = await _insert_entry(
-        session,
-        entry_id=entry_id,
-        kind=kind,
-        phase=phase,
-        resolves_id=None,
-        timeout_at=timeout_at,
-        meta=meta,
-        fingerprint=fingerprint,
-    )
-    if created_at is None:
+    pending = phase == Phase.PENDING
+    changes = [
+        RowChange.of(item.account, item.shard, item.debit, item.credit, pending=pending)
+        for item in planned
+    ]
+    header = _Header(entry_id, kind, phase, None, timeout_at, meta, fingerprint, utcnow())
+    if not await _persist(session, header, changes, planned):
         replayed = await _replayed(session, entry_id, fingerprint)
         if replayed is None:
             raise EntryConflict(entry_id)
         return replayed
-    pending = phase == Phase.PENDING
-    await apply_changes(
-        session,
-        [
-            RowChange.of(item.account, item.shard, item.debit, item.credit, pending=pending)
-            for item in planned
-        ],
-    )
-    await _append_postings(session, entry_id, planned)
-    if pending:
-        await session.execute(
-            insert(tables.open_pending).values(entry_id=entry_id, timeout_at=timeout_at)
-        )
-    return Entry(
-        entry_id,
-        kind,
-        phase,
-        None,
-        timeout_at,
-        meta,
-        created_at,
-        tuple(item.record() for item in planned),
-    )
+    return header.entry(tuple(item.record() for item in planned))
 
 
 def _posted_part(pending: Entry, amount: int | None) -> list[PostingRecord]:
@@ -348,24 +367,6 @@ async def resolve_pending(
         return replayed
     if post and pending.timeout_at is not None and pending.timeout_at <= utcnow():
         raise PendingNotOpen(pending_id, "expired")
-    created_at = await _insert_entry(
-        session,
-        entry_id=entry_id,
-        kind=kind,
-        phase=phase,
-        resolves_id=pending_id,
-        timeout_at=None,
-        meta=meta,
-        fingerprint=fingerprint,
-    )
-    if created_at is None:
-        replayed = await _replayed(session, entry_id, fingerprint)
-        if replayed is not None:
-            return replayed
-        raise PendingNotOpen(pending_id, "already resolved")
-    await session.execute(
-        delete(tables.open_pending).where(tables.open_pending.c.entry_id == pending_id)
-    )
     accounts = await get_accounts(session, {p.account_id for p in pending.postings})
     changes = [
         RowChange.of(accounts[p.account_id], p.shard, -p.debit, -p.credit, pending=True)
@@ -374,10 +375,14 @@ async def resolve_pending(
         RowChange.of(accounts[p.account_id], p.shard, p.debit, p.credit, pending=False)
         for p in posted
     ]
-    await apply_changes(session, changes)
     planned = [_Planned(accounts[p.account_id], p.shard, p.debit, p.credit) for p in posted]
-    await _append_postings(session, entry_id, planned)
-    return Entry(entry_id, kind, phase, pending_id, None, meta, created_at, tuple(posted))
+    header = _Header(entry_id, kind, phase, pending_id, None, meta, fingerprint, utcnow())
+    if not await _persist(session, header, changes, planned):
+        replayed = await _replayed(session, entry_id, fingerprint)
+        if replayed is not None:
+            return replayed
+        raise PendingNotOpen(pending_id, "already resolved")
+    return header.entry(tuple(posted))
 
 
 async def void_expired(session: AsyncSession, *, now: datetime, limit: int = 100) -> int:

@@ -19,6 +19,15 @@ class AccountNotFound(LedgerError):
         self.account_id = account_id
 
 
+class TransientLedgerError(LedgerError):
+    """The unit of work met a state that a fresh attempt will not: retry it from the start."""
+
+
+class BalanceRowMissing(AccountNotFound, TransientLedgerError):
+    """A cached account has no balance row: its creating transaction rolled back. The cache
+    entry is dropped; the retried unit of work opens the account anew."""
+
+
 class AccountConflict(LedgerError):
     """An account with this natural key exists with different flags or shards."""
 

@@ -17,6 +17,8 @@ from typing import Any, TypeVar
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.ledger.errors import TransientLedgerError
+
 T = TypeVar("T")
 
 # serialization_failure, deadlock_detected, and unique_violation: a concurrent writer won a
@@ -67,15 +69,24 @@ async def run_in_transaction(
     if max_attempts < 1:
         raise ValueError("max_attempts must be at least 1")
     for attempt in range(1, max_attempts + 1):
+        committing = False
         try:
             async with sessionmaker() as session:
-                options: dict[str, Any] = {WRITE_OPTION: write}
-                await session.connection(execution_options=options)
+                if session.get_bind().dialect.name == "sqlite":
+                    options: dict[str, Any] = {WRITE_OPTION: write}
+                    await session.connection(execution_options=options)
                 result = await work(session)
+                committing = True
                 await session.commit()
                 return result
+        except TransientLedgerError:
+            if attempt == max_attempts:
+                raise
         except DBAPIError as error:
-            if attempt == max_attempts or not is_retryable(error):
+            # A connection lost before COMMIT was sent leaves nothing behind: start over. One
+            # lost during COMMIT has an unknown outcome and must be reported, not repeated.
+            lost_before_commit = error.connection_invalidated and not committing
+            if attempt == max_attempts or not (is_retryable(error) or lost_before_commit):
                 raise
             ceiling = min(MAX_BACKOFF_SECONDS, BASE_BACKOFF_SECONDS * 2**attempt)
             await asyncio.sleep(random.uniform(0, ceiling))  # noqa: S311 - jitter, not crypto

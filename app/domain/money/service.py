@@ -8,7 +8,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain import policies
@@ -18,8 +18,11 @@ from app.domain.identity.models import Org
 from app.domain.money import chart
 from app.domain.money.currency import validate_currency
 from app.domain.money.models import Deposit, Withdrawal
-from app.ledger import HistoryLine, Ledger, LimitExceeded
+from app.ledger import HistoryLine, Ledger, LedgerInvariantError, LimitExceeded
+from app.ledger.dialect import insert_ignoring_conflicts
+from app.ledger.sqltypes import utcnow
 
+DEPOSITS: Table = Deposit.__table__  # type: ignore[assignment]
 MAX_STATEMENT_PAGE = 201  # one more than a page, to tell whether another follows
 
 
@@ -56,36 +59,54 @@ async def deposit(
     policies.require_admin(caller)
     currency = validate_currency(currency)
     await _require_org(session, org_id)
-    earlier = await session.scalar(select(Deposit).where(Deposit.external_ref == external_ref))
-    if earlier is not None:
-        if (earlier.org_id, earlier.amount, earlier.currency) != (org_id, amount, currency):
-            raise Conflict(
-                f"external_ref {external_ref!r} was already used for another deposit "
-                f"({earlier.amount} {earlier.currency} to organisation {earlier.org_id}).",
-                code="external_ref_conflict",
-            )
-        return DepositResult(earlier, created=False)
-    ledger = Ledger(session)
-    deposit_id = uuid.uuid4()
-    entry = await ledger.transfer(
-        entry_id=deposit_id,
-        debit_account_id=(await chart.world(ledger, currency)).id,
-        credit_account_id=(await chart.wallet(ledger, org_id, currency)).id,
-        amount=amount,
-        kind="deposit",
-        meta={"memo": f"deposit {external_ref}", "deposit_id": str(deposit_id)},
-    )
     record = Deposit(
-        id=deposit_id,
+        id=uuid.uuid4(),
         org_id=org_id,
         amount=amount,
         currency=currency,
         external_ref=external_ref,
-        entry_id=entry.id,
+        created_at=utcnow(),
     )
-    session.add(record)
-    await session.flush()
+    record.entry_id = record.id
+    claimed = await session.execute(
+        insert_ignoring_conflicts(
+            session,
+            DEPOSITS,
+            {column.key: getattr(record, column.key) for column in DEPOSITS.columns},
+        ).returning(DEPOSITS.c.id)
+    )
+    if claimed.scalar_one_or_none() is None:
+        return DepositResult(await _earlier_deposit(session, record), created=False)
+    ledger = Ledger(session)
+    await ledger.transfer(
+        entry_id=record.entry_id,
+        debit_account_id=(await chart.world(ledger, currency)).id,
+        credit_account_id=(await chart.wallet(ledger, org_id, currency)).id,
+        amount=amount,
+        kind="deposit",
+        meta={"memo": f"deposit {external_ref}", "deposit_id": str(record.id)},
+    )
     return DepositResult(record, created=True)
+
+
+async def _earlier_deposit(session: AsyncSession, wanted: Deposit) -> Deposit:
+    """The deposit that already used this external_ref, if it is the same money."""
+    earlier = await session.scalar(
+        select(Deposit).where(Deposit.external_ref == wanted.external_ref)
+    )
+    if earlier is None:
+        raise LedgerInvariantError("a deposit's external_ref conflicted with no deposit")
+    if (earlier.org_id, earlier.amount, earlier.currency) != (
+        wanted.org_id,
+        wanted.amount,
+        wanted.currency,
+    ):
+        raise Conflict(
+            f"external_ref {wanted.external_ref!r} was already used for another deposit "
+            f"({earlier.amount} {earlier.currency} to organisation {earlier.org_id}).",
+            code="external_ref_conflict",
+        )
+    return earlier
 
 
 async def withdraw(

@@ -1,0 +1,101 @@
+"""PostgreSQL's fast path for writing an entry: one round trip instead of one per row.
+
+Python still plans everything (validation, shards, lock order, which rows need a limit
+check: `balance_rows.plan`); the server-side function `ledger_write_entry` (created by
+migration 0003) executes that plan with the same semantics as the portable path in
+entries.py / balance_rows.py, which SQLite uses. Both are covered by the same tests.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.ledger.accounts import forget_account
+from app.ledger.balance_rows import RowChange, plan
+from app.ledger.errors import BalanceRowMissing, LimitExceeded
+from app.ledger.model import PostingRecord
+from app.ledger.transactions import sqlstate_of
+
+LIMIT_EXCEEDED = "TRL01"
+BALANCE_ROW_MISSING = "TRL02"
+
+_CALL = text(
+    "SELECT ledger_write_entry(:id, :kind, :phase, :resolves, :timeout, CAST(:meta AS json), "
+    ":fingerprint, :created, CAST(:r_account AS uuid[]), CAST(:r_shard AS int[]), "
+    "CAST(:r_dp AS bigint[]), CAST(:r_cp AS bigint[]), CAST(:r_dq AS bigint[]), "
+    "CAST(:r_cq AS bigint[]), CAST(:r_mode AS int[]), CAST(:r_flags AS int[]), "
+    "CAST(:q_account AS uuid[]), CAST(:q_shard AS int[]), CAST(:q_currency AS text[]), "
+    "CAST(:q_debit AS bigint[]), CAST(:q_credit AS bigint[]))"
+)
+
+
+def _message(error: DBAPIError) -> str:
+    original = getattr(error, "orig", None)
+    cause = getattr(original, "__cause__", None)
+    return str(getattr(cause, "args", [""])[0] if cause is not None else original)
+
+
+async def write(
+    session: AsyncSession,
+    *,
+    entry_id: uuid.UUID,
+    kind: str,
+    phase: str,
+    resolves_id: uuid.UUID | None,
+    timeout_at: datetime | None,
+    meta: Mapping[str, Any],
+    fingerprint: str,
+    created_at: datetime,
+    changes: Sequence[RowChange],
+    postings: Sequence[PostingRecord],
+) -> bool:
+    """Write the entry with its balance changes; False if the entry id (or the pending
+    entry it resolves) was taken already."""
+    rows = plan(changes)
+    params: dict[str, Any] = {
+        "id": entry_id,
+        "kind": kind,
+        "phase": phase,
+        "resolves": resolves_id,
+        "timeout": timeout_at,
+        "meta": json.dumps(dict(meta)),
+        "fingerprint": fingerprint,
+        "created": created_at,
+        "r_account": [row.account.id for row, _ in rows],
+        "r_shard": [row.shard for row, _ in rows],
+        "r_dp": [row.debits_posted for row, _ in rows],
+        "r_cp": [row.credits_posted for row, _ in rows],
+        "r_dq": [row.debits_pending for row, _ in rows],
+        "r_cq": [row.credits_pending for row, _ in rows],
+        "r_mode": [mode for _, mode in rows],
+        "r_flags": [int(row.account.flags) for row, _ in rows],
+        "q_account": [p.account_id for p in postings],
+        "q_shard": [p.shard for p in postings],
+        "q_currency": [p.currency for p in postings],
+        "q_debit": [p.debit for p in postings],
+        "q_credit": [p.credit for p in postings],
+    }
+    try:
+        result = await session.execute(_CALL, params)
+    except DBAPIError as error:
+        code = sqlstate_of(error)
+        if code == LIMIT_EXCEEDED:
+            account, available, requested = _message(error).split("|")
+            raise LimitExceeded(uuid.UUID(account), int(available), int(requested)) from None
+        if code == BALANCE_ROW_MISSING:
+            raise _missing(uuid.UUID(_message(error))) from None
+        raise
+    return bool(result.scalar_one() == 0)
+
+
+def _missing(account_id: uuid.UUID) -> BalanceRowMissing:
+    forget_account(account_id)
+    return BalanceRowMissing(account_id)
