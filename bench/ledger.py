@@ -22,7 +22,6 @@ import asyncio
 import multiprocessing
 import os
 import random
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -32,17 +31,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import httpx  # noqa: E402
+import httpx
 
-from app.db import Database  # noqa: E402
-from app.ledger import AccountFlags, Ledger  # noqa: E402
-from app.migrations import upgrade  # noqa: E402
-from app.settings import Settings  # noqa: E402
-from tests.support.postgres import create_database, drop_database  # noqa: E402
+from app.db import Database
+from app.ledger import AccountFlags, Ledger
+from app.migrations import upgrade
+from app.settings import Settings
+from tests.support.postgres import create_database, drop_database
 
 ACCOUNTS = 10_000
 HOT_SHARDS = 8
-ADMIN_TOKEN = "bench-admin-token-0123456789"
+ADMIN_TOKEN = "bench-admin-token-0123456789"  # noqa: S105 - a throwaway local server
 FUNDING = 10**12
 
 
