@@ -103,15 +103,17 @@ async def _work(settings: Settings, interval_seconds: float) -> None:
     import signal
 
     from app.db import Database
+    from app.keys import load_signer
     from app.worker import due_work_loop
 
     database = Database.from_settings(settings)
+    signer = load_signer(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     try:
-        await due_work_loop(database, interval_seconds, stop)
+        await due_work_loop(database, interval_seconds, stop, signer)
     finally:
         await database.dispose()
 
@@ -138,6 +140,14 @@ async def _verify(settings: Settings) -> dict[str, object]:
             return asdict(await verify_ledger(session))
     finally:
         await database.dispose()
+
+
+@cli.command()
+def keygen() -> None:
+    """Print a new ledger signing key for TRIBUTARY_LEDGER_SIGNING_KEY."""
+    from app.ledger.signing import new_seed_b64
+
+    typer.echo(new_seed_b64())
 
 
 @cli.command()

@@ -13,6 +13,7 @@ from app.api.errors import install_error_handlers
 from app.api.middleware import EdgeMiddleware
 from app.api.ratelimit import build_rate_limiter
 from app.db import Database
+from app.keys import SignerSource
 from app.settings import Settings, get_settings
 from app.worker import DueWorkRunner
 
@@ -31,7 +32,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         settings.rate_limit_per_second, settings.rate_limit_burst, settings.redis_url
     )
 
-    due_work = DueWorkRunner(db, settings.due_work_interval_seconds)
+    signer_source = SignerSource(settings)
+    due_work = DueWorkRunner(db, settings.due_work_interval_seconds, signer_source.get)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -51,6 +53,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.settings = settings
     app.state.database = db
     app.state.rate_limiter = rate_limiter
+    app.state.signer_source = signer_source
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(orgs.router)

@@ -7,6 +7,8 @@ embedded SQLite file. A bad value stops the process with one readable line (see
 
 from __future__ import annotations
 
+import base64
+import binascii
 from functools import lru_cache
 from typing import Literal
 
@@ -74,6 +76,14 @@ class Settings(BaseSettings):
         default=300, ge=0, le=1_000_000, description="Requests per second per key; 0 = off."
     )
     rate_limit_burst: int = Field(default=600, ge=1, le=10_000_000)
+    ledger_signing_key: SecretStr | None = Field(
+        default=None, description="Base64 Ed25519 seed (32 bytes) that signs ledger tree heads."
+    )
+    ledger_signing_key_file: str | None = Field(
+        default=None,
+        description="Where the embedded default keeps its generated signing key "
+        "(default: beside the SQLite database file).",
+    )
     due_work_interval_seconds: float = Field(
         default=1.0, ge=0, le=3600, description="Due-work cadence in each app process; 0 = off."
     )
@@ -93,6 +103,19 @@ class Settings(BaseSettings):
             return None
         if len(value.get_secret_value()) < MIN_ADMIN_TOKEN_LENGTH:
             raise ValueError(f"must be at least {MIN_ADMIN_TOKEN_LENGTH} characters")
+        return value
+
+    @field_validator("ledger_signing_key")
+    @classmethod
+    def _signing_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or value.get_secret_value() == "":
+            return None
+        try:
+            seed = base64.b64decode(value.get_secret_value(), validate=True)
+        except (binascii.Error, ValueError):
+            raise ValueError("must be base64") from None
+        if len(seed) != 32:
+            raise ValueError("must decode to 32 bytes (an Ed25519 seed)")
         return value
 
     @field_validator("log_level", mode="before")

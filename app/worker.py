@@ -9,17 +9,24 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 from app.db import Database
 from app.domain.due_work import run_due_work
+from app.ledger.signing import TreeSigner
 
 log = logging.getLogger(__name__)
 
 
-async def due_work_loop(database: Database, interval_seconds: float, stop: asyncio.Event) -> None:
+async def due_work_loop(
+    database: Database,
+    interval_seconds: float,
+    stop: asyncio.Event,
+    signer: TreeSigner | None = None,
+) -> None:
     while not stop.is_set():
         try:
-            report = await run_due_work(database)
+            report = await run_due_work(database, signer=signer)
             done = {name: count for name, count in report.processed.items() if count}
             if done:
                 log.info("due work processed %s", done)
@@ -34,16 +41,22 @@ async def due_work_loop(database: Database, interval_seconds: float, stop: async
 class DueWorkRunner:
     """Starts the loop as a task and stops it cleanly (used by the app's lifespan)."""
 
-    def __init__(self, database: Database, interval_seconds: float) -> None:
+    def __init__(
+        self,
+        database: Database,
+        interval_seconds: float,
+        signer: Callable[[], TreeSigner | None] = lambda: None,
+    ) -> None:
         self.database = database
         self.interval_seconds = interval_seconds
+        self.signer = signer
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         if self.interval_seconds > 0 and self._task is None:
             self._task = asyncio.create_task(
-                due_work_loop(self.database, self.interval_seconds, self._stop),
+                due_work_loop(self.database, self.interval_seconds, self._stop, self.signer()),
                 name="tributary-due-work",
             )
 

@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import httpx
 
 from app.db import Database
-from app.ledger import AccountFlags, Ledger
+from app.ledger import AccountFlags, EntrySpec, Ledger, Posting
 from app.migrations import upgrade
 from app.settings import Settings
 from tests.support.postgres import create_database, drop_database
@@ -100,7 +100,12 @@ async def setup_ledger(url: str) -> tuple[list[uuid.UUID], uuid.UUID]:
 
 
 async def api_writer_process(
-    url: str, ids: list[uuid.UUID], hot: uuid.UUID | None, writers: int, seconds: float
+    url: str,
+    ids: list[uuid.UUID],
+    hot: uuid.UUID | None,
+    writers: int,
+    seconds: float,
+    batch: int = 1,
 ) -> list[float]:
     database = Database.from_settings(
         Settings(database_url=url, db_pool_size=max(writers, 1), db_max_overflow=0)
@@ -111,33 +116,63 @@ async def api_writer_process(
     async def writer() -> None:
         rng = random.Random()
         while time.perf_counter() < deadline:
-            source = rng.choice(ids)
-            target = hot if hot is not None else rng.choice(ids)
-            if target == source:
-                continue
-            started = time.perf_counter()
-            await database.transaction(
-                lambda s, source=source, target=target: Ledger(s).transfer(
-                    entry_id=uuid.uuid4(),
-                    debit_account_id=source,
-                    credit_account_id=target,
-                    amount=rng.randint(1, 100),
-                    kind="bench",
+            pairs = []
+            while len(pairs) < batch:
+                source = rng.choice(ids)
+                target = hot if hot is not None else rng.choice(ids)
+                if target != source:
+                    pairs.append((source, target, rng.randint(1, 100)))
+            pairs.sort()  # a common order makes deadlocks between batches rarer
+
+            async def unit(session, pairs=pairs) -> None:  # type: ignore[no-untyped-def]
+                ledger = Ledger(session)
+                if len(pairs) == 1:
+                    source, target, amount = pairs[0]
+                    await ledger.transfer(
+                        entry_id=uuid.uuid4(),
+                        debit_account_id=source,
+                        credit_account_id=target,
+                        amount=amount,
+                        kind="bench",
+                    )
+                    return
+                await ledger.post_entries(
+                    [
+                        EntrySpec(
+                            entry_id=uuid.uuid4(),
+                            kind="bench",
+                            postings=[
+                                Posting.debit_of(source, amount),
+                                Posting.credit_of(target, amount),
+                            ],
+                        )
+                        for source, target, amount in pairs
+                    ]
                 )
-            )
-            latencies.append(time.perf_counter() - started)
+
+            started = time.perf_counter()
+            await database.transaction(unit)
+            elapsed = time.perf_counter() - started
+            latencies.extend([elapsed] * batch)
 
     await asyncio.gather(*(writer() for _ in range(writers)))
     await database.dispose()
     return latencies
 
 
-def _api_child(args: tuple[str, list[uuid.UUID], uuid.UUID | None, int, float]) -> list[float]:
+def _api_child(
+    args: tuple[str, list[uuid.UUID], uuid.UUID | None, int, float, int],
+) -> list[float]:
     return asyncio.run(api_writer_process(*args))
 
 
 def run_api(
-    url: str, ids: list[uuid.UUID], hot: uuid.UUID | None, writers: int, seconds: float
+    url: str,
+    ids: list[uuid.UUID],
+    hot: uuid.UUID | None,
+    writers: int,
+    seconds: float,
+    batch: int = 1,
 ) -> list[float]:
     processes = min(2, writers)
     per_process = [
@@ -145,7 +180,7 @@ def run_api(
     ]
     context = multiprocessing.get_context("spawn")
     with context.Pool(processes) as pool:
-        results = pool.map(_api_child, [(url, ids, hot, n, seconds) for n in per_process])
+        results = pool.map(_api_child, [(url, ids, hot, n, seconds, batch) for n in per_process])
     return [latency for result in results for latency in result]
 
 
@@ -247,10 +282,12 @@ def main() -> None:
     )
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--writers", default="1,8,64")
+    parser.add_argument("--batches", default="1,50", help="transfers per transaction, e.g. 1,50")
     parser.add_argument("--skip-http", action="store_true")
     parser.add_argument("--skip-api", action="store_true")
     args = parser.parse_args()
     writer_counts = [int(n) for n in args.writers.split(",")]
+    batches = [int(n) for n in args.batches.split(",")]
     server = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
     name = f"tributary_bench_{uuid.uuid4().hex[:8]}"
     url = create_database(server, name)
@@ -261,17 +298,14 @@ def main() -> None:
         )
         if not args.skip_api:
             ids, hot = asyncio.run(setup_ledger(url))
-            for writers in writer_counts:
-                report(
-                    f"api cold  writers={writers}",
-                    run_api(url, ids, None, writers, args.seconds),
-                    args.seconds,
-                )
-                report(
-                    f"api hot   writers={writers}",
-                    run_api(url, ids, hot, writers, args.seconds),
-                    args.seconds,
-                )
+            for batch in batches:
+                for writers in writer_counts:
+                    for label, target in (("cold", None), ("hot ", hot)):
+                        report(
+                            f"api {label} batch={batch:<3} writers={writers}",
+                            run_api(url, ids, target, writers, args.seconds, batch),
+                            args.seconds,
+                        )
         if not args.skip_http:
             subprocess.run(
                 [sys.executable, "-m", "app.cli", "migrate"],

@@ -27,6 +27,7 @@ from app.settings import Settings
 from tests.support.postgres import create_database, drop_database, postgres_server
 
 ADMIN_TOKEN = "test-admin-token-0123456789abcdef"
+SIGNING_KEY = "dHJpYnV0YXJ5LXRlc3Qtc2lnbmluZy1rZXktMzJieXQ="  # 32 bytes, tests only
 BACKENDS = ["postgresql", "sqlite"]
 
 
@@ -41,6 +42,7 @@ def _settings(database_url: str, **overrides: object) -> Settings:
         "database_url": database_url,
         "admin_token": ADMIN_TOKEN,
         "due_work_interval_seconds": 0,  # tests run due work themselves, deterministically
+        "ledger_signing_key": SIGNING_KEY,
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

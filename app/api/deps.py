@@ -10,13 +10,16 @@ from starlette.requests import Request
 from app.db import Database
 from app.settings import Settings
 
+# Dependencies are coroutines: FastAPI runs plain `def` dependencies in a thread pool,
+# which costs a thread hand-off on every request.
 
-def get_database(request: Request) -> Database:
+
+async def get_database(request: Request) -> Database:
     database: Database = request.app.state.database
     return database
 
 
-def get_settings_dep(request: Request) -> Settings:
+async def get_settings_dep(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 

@@ -42,7 +42,7 @@ def observe(method: str, route: str, status: int, seconds: float) -> None:
     LATENCY.labels(*labels).observe(seconds)
 
 
-def metrics_endpoint(_request: Request) -> Response:
+async def metrics_endpoint(_request: Request) -> Response:
     """Serve the Prometheus text format, aggregated across worker processes if configured."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()

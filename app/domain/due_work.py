@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.idempotency import service as idempotency
 from app.ledger import Ledger
+from app.ledger.signing import TreeSigner
 from app.ledger.sqltypes import utcnow
 
 T = TypeVar("T")
@@ -41,10 +42,20 @@ async def _purge_idempotency_keys(session: AsyncSession, now: datetime) -> int:
     return await idempotency.purge_expired(session, now=now, limit=BATCH_SIZE * 10)
 
 
-JOBS: dict[str, Job] = {
-    "pending_timeouts": _void_timed_out_holds,
-    "idempotency_expiry": _purge_idempotency_keys,
-}
+def jobs_for(signer: TreeSigner | None) -> dict[str, Job]:
+    """Every due-work job; sealing only when a signing key is configured."""
+    jobs: dict[str, Job] = {
+        "pending_timeouts": _void_timed_out_holds,
+        "idempotency_expiry": _purge_idempotency_keys,
+    }
+    if signer is not None:
+        from app.ledger.seal import seal_pending  # optional: only with a signing key
+
+        async def seal(session: AsyncSession, now: datetime) -> int:
+            return await seal_pending(session, signer, now=now)
+
+        jobs["sealing"] = seal
+    return jobs
 
 
 @dataclass
@@ -54,12 +65,16 @@ class DueWorkReport:
 
 
 async def run_due_work(
-    database: Transactor, *, now: datetime | None = None, jobs: dict[str, Job] | None = None
+    database: Transactor,
+    *,
+    now: datetime | None = None,
+    signer: TreeSigner | None = None,
+    jobs: dict[str, Job] | None = None,
 ) -> DueWorkReport:
     """Run every job once on what is due at `now`; one failing job does not stop the rest."""
     moment = now or utcnow()
     report = DueWorkReport()
-    for name, job in (jobs or JOBS).items():
+    for name, job in (jobs or jobs_for(signer)).items():
         try:
             report.processed[name] = await database.transaction(
                 lambda session, job=job: job(session, moment)  # type: ignore[misc]

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.ledger import accounts as _accounts
 from app.ledger import balances as _balances
 from app.ledger import entries as _entries
+from app.ledger.entries import EntrySpec
 from app.ledger.errors import (
     AccountConflict,
     AccountNotFound,
@@ -54,6 +55,7 @@ __all__ = [
     "Balance",
     "Entry",
     "EntryConflict",
+    "EntrySpec",
     "HistoryLine",
     "InvalidEntry",
     "Ledger",
@@ -120,6 +122,11 @@ class Ledger:
         return await _entries.write_entry(
             self.session, entry_id=entry_id, kind=kind, postings=postings, meta=meta
         )
+
+    async def post_entries(self, specs: Sequence[EntrySpec]) -> list[Entry]:
+        """A batch of entries, locked in one ordered pass: all succeed, or the first error
+        is raised (then roll the transaction back)."""
+        return await _entries.write_entries(self.session, specs)
 
     async def transfer(
         self,

@@ -39,6 +39,7 @@ from app.ledger.model import (
 from app.ledger.sqltypes import utcnow
 
 MAX_POSTINGS = 256
+MAX_BATCH = 1000
 _KIND = re.compile(r"^[a-z][a-z0-9_.:-]{0,63}$")
 TIMEOUT_NAMESPACE = uuid.UUID("6f1f5b8e-3c38-4d0e-9a57-0d3c2f8b7a10")
 
@@ -284,37 +285,111 @@ async def write_entry(
     timeout_at: datetime | None = None,
 ) -> Entry:
     """Write a single-phase (POSTED) or two-phase (PENDING) entry."""
-    if phase not in (Phase.POSTED, Phase.PENDING):
+    return await _write_one(session, EntrySpec(entry_id, kind, postings, phase, meta, timeout_at))
+
+
+async def _prepare(
+    session: AsyncSession, spec: EntrySpec
+) -> tuple[_Header, list[RowChange], list[_Planned]]:
+    """Validate and plan an entry: its header, balance changes and postings."""
+    if spec.phase not in (Phase.POSTED, Phase.PENDING):
         raise InvalidEntry("use post_pending or void_pending to resolve a pending entry")
-    if timeout_at is not None and (phase != Phase.PENDING or timeout_at.tzinfo is None):
+    timeout_at = spec.timeout_at
+    if timeout_at is not None and (spec.phase != Phase.PENDING or timeout_at.tzinfo is None):
         raise InvalidEntry("only pending entries time out, at a timezone-aware time")
-    _check_kind(kind)
-    _check_postings(postings)
-    meta = dict(meta or {})
-    accounts = await get_accounts(session, {p.account_id for p in postings})
-    planned = _plan(entry_id, postings, accounts)
+    _check_kind(spec.kind)
+    _check_postings(spec.postings)
+    meta = dict(spec.meta or {})
+    accounts = await get_accounts(session, {p.account_id for p in spec.postings})
+    planned = _plan(spec.entry_id, spec.postings, accounts)
     _check_balanced(planned)
     content = _content(
-        kind=kind,
-        phase=phase,
-        postings=postings,
+        kind=spec.kind,
+        phase=spec.phase,
+        postings=spec.postings,
         meta=meta,
         timeout_at=timeout_at,
         resolves_id=None,
     )
-    fingerprint = _fingerprint(content)
-    pending = phase == Phase.PENDING
+    pending = spec.phase == Phase.PENDING
     changes = [
         RowChange.of(item.account, item.shard, item.debit, item.credit, pending=pending)
         for item in planned
     ]
-    header = _Header(entry_id, kind, phase, None, timeout_at, meta, fingerprint, utcnow())
+    header = _Header(
+        spec.entry_id,
+        spec.kind,
+        spec.phase,
+        None,
+        timeout_at,
+        meta,
+        _fingerprint(content),
+        utcnow(),
+    )
+    return header, changes, planned
+
+
+async def _replay_or_conflict(session: AsyncSession, header: _Header) -> Entry:
+    replayed = await _replayed(session, header.id, header.fingerprint)
+    if replayed is None:
+        raise EntryConflict(header.id)
+    return replayed
+
+
+async def _write_one(session: AsyncSession, spec: EntrySpec) -> Entry:
+    header, changes, planned = await _prepare(session, spec)
     if not await _persist(session, header, changes, planned):
-        replayed = await _replayed(session, entry_id, fingerprint)
-        if replayed is None:
-            raise EntryConflict(entry_id)
-        return replayed
+        return await _replay_or_conflict(session, header)
     return header.entry(tuple(item.record() for item in planned))
+
+
+@dataclass(frozen=True, slots=True)
+class EntrySpec:
+    """One entry of a batch for `write_entries`."""
+
+    entry_id: uuid.UUID
+    kind: str
+    postings: Sequence[Posting]
+    phase: Phase = Phase.POSTED
+    meta: Mapping[str, Any] | None = None
+    timeout_at: datetime | None = None
+
+
+async def write_entries(session: AsyncSession, specs: Sequence[EntrySpec]) -> list[Entry]:
+    """Write a batch of entries in the caller's transaction: all of them, or (on the first
+    error) none, once the caller rolls back. On PostgreSQL the whole batch is one round trip
+    that locks every row it touches in one ordered pass, so concurrent batches never
+    deadlock; batching amortises the cost of a transaction over many entries."""
+    if len(specs) > MAX_BATCH:
+        raise InvalidEntry(f"a batch holds at most {MAX_BATCH} entries")
+    if dialect_name(session) != "postgresql":
+        return [await _write_one(session, spec) for spec in specs]
+    prepared = [await _prepare(session, spec) for spec in specs]
+    written = await pg_fastpath.write_many(
+        session,
+        [
+            pg_fastpath.PlannedWrite(
+                entry_id=header.id,
+                kind=header.kind,
+                phase=header.phase.value,
+                resolves_id=None,
+                timeout_at=header.timeout_at,
+                meta=header.meta,
+                fingerprint=header.fingerprint,
+                created_at=header.created_at,
+                changes=changes,
+                postings=[item.record() for item in planned],
+            )
+            for header, changes, planned in prepared
+        ],
+    )
+    entries = []
+    for (header, _, planned), was_written in zip(prepared, written, strict=True):
+        if was_written:
+            entries.append(header.entry(tuple(item.record() for item in planned)))
+        else:
+            entries.append(await _replay_or_conflict(session, header))
+    return entries
 
 
 def _posted_part(pending: Entry, amount: int | None) -> list[PostingRecord]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -37,6 +38,102 @@ _CALL = text(
 )
 
 
+_CALL_MANY = text(
+    "SELECT ledger_write_entries(CAST(:e_id AS uuid[]), CAST(:e_kind AS text[]), "
+    "CAST(:e_phase AS text[]), CAST(:e_resolves AS uuid[]), CAST(:e_timeout AS timestamptz[]), "
+    "CAST(:e_meta AS json[]), CAST(:e_fingerprint AS text[]), CAST(:e_created AS timestamptz[]), "
+    "CAST(:e_rows AS int[]), CAST(:e_postings AS int[]), "
+    "CAST(:r_account AS uuid[]), CAST(:r_shard AS int[]), CAST(:r_dp AS bigint[]), "
+    "CAST(:r_cp AS bigint[]), CAST(:r_dq AS bigint[]), CAST(:r_cq AS bigint[]), "
+    "CAST(:r_mode AS int[]), CAST(:r_flags AS int[]), CAST(:q_account AS uuid[]), "
+    "CAST(:q_shard AS int[]), CAST(:q_currency AS text[]), CAST(:q_debit AS bigint[]), "
+    "CAST(:q_credit AS bigint[]))"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedWrite:
+    """One entry ready for the server: its header fields, balance changes and postings."""
+
+    entry_id: uuid.UUID
+    kind: str
+    phase: str
+    resolves_id: uuid.UUID | None
+    timeout_at: datetime | None
+    meta: Mapping[str, Any]
+    fingerprint: str
+    created_at: datetime
+    changes: Sequence[RowChange]
+    postings: Sequence[PostingRecord]
+
+
+def _row_params(rows: list[tuple[RowChange, int]]) -> dict[str, list[Any]]:
+    return {
+        "r_account": [row.account.id for row, _ in rows],
+        "r_shard": [row.shard for row, _ in rows],
+        "r_dp": [row.debits_posted for row, _ in rows],
+        "r_cp": [row.credits_posted for row, _ in rows],
+        "r_dq": [row.debits_pending for row, _ in rows],
+        "r_cq": [row.credits_pending for row, _ in rows],
+        "r_mode": [mode for _, mode in rows],
+        "r_flags": [int(row.account.flags) for row, _ in rows],
+    }
+
+
+def _posting_params(postings: Sequence[PostingRecord]) -> dict[str, list[Any]]:
+    return {
+        "q_account": [p.account_id for p in postings],
+        "q_shard": [p.shard for p in postings],
+        "q_currency": [p.currency for p in postings],
+        "q_debit": [p.debit for p in postings],
+        "q_credit": [p.credit for p in postings],
+    }
+
+
+async def _execute(session: AsyncSession, statement: Any, params: dict[str, Any]) -> Any:
+    """Run a write function, turning its SQLSTATEs back into ledger errors."""
+    try:
+        return await session.execute(statement, params)
+    except DBAPIError as error:
+        code = sqlstate_of(error)
+        if code == LIMIT_EXCEEDED:
+            account, available, requested = _message(error).split("|")
+            raise LimitExceeded(uuid.UUID(account), int(available), int(requested)) from None
+        if code == BALANCE_ROW_MISSING:
+            raise _missing(uuid.UUID(_message(error))) from None
+        raise
+
+
+async def write_many(session: AsyncSession, writes: Sequence[PlannedWrite]) -> list[bool]:
+    """Write a batch in one round trip; per entry, False if its id was taken already.
+    All or nothing: an error rolls the whole batch back with the caller's transaction."""
+    rows: list[tuple[RowChange, int]] = []
+    postings: list[PostingRecord] = []
+    row_ends: list[int] = []
+    posting_ends: list[int] = []
+    for write in writes:
+        rows.extend(plan(write.changes))
+        postings.extend(write.postings)
+        row_ends.append(len(rows))
+        posting_ends.append(len(postings))
+    params: dict[str, Any] = {
+        "e_id": [w.entry_id for w in writes],
+        "e_kind": [w.kind for w in writes],
+        "e_phase": [w.phase for w in writes],
+        "e_resolves": [w.resolves_id for w in writes],
+        "e_timeout": [w.timeout_at for w in writes],
+        "e_meta": [json.dumps(dict(w.meta)) for w in writes],
+        "e_fingerprint": [w.fingerprint for w in writes],
+        "e_created": [w.created_at for w in writes],
+        "e_rows": row_ends,
+        "e_postings": posting_ends,
+        **_row_params(rows),
+        **_posting_params(postings),
+    }
+    result = await _execute(session, _CALL_MANY, params)
+    return [status == 0 for status in result.scalar_one()]
+
+
 def _message(error: DBAPIError) -> str:
     original = getattr(error, "orig", None)
     cause = getattr(original, "__cause__", None)
@@ -59,7 +156,6 @@ async def write(
 ) -> bool:
     """Write the entry with its balance changes; False if the entry id (or the pending
     entry it resolves) was taken already."""
-    rows = plan(changes)
     params: dict[str, Any] = {
         "id": entry_id,
         "kind": kind,
@@ -69,30 +165,10 @@ async def write(
         "meta": json.dumps(dict(meta)),
         "fingerprint": fingerprint,
         "created": created_at,
-        "r_account": [row.account.id for row, _ in rows],
-        "r_shard": [row.shard for row, _ in rows],
-        "r_dp": [row.debits_posted for row, _ in rows],
-        "r_cp": [row.credits_posted for row, _ in rows],
-        "r_dq": [row.debits_pending for row, _ in rows],
-        "r_cq": [row.credits_pending for row, _ in rows],
-        "r_mode": [mode for _, mode in rows],
-        "r_flags": [int(row.account.flags) for row, _ in rows],
-        "q_account": [p.account_id for p in postings],
-        "q_shard": [p.shard for p in postings],
-        "q_currency": [p.currency for p in postings],
-        "q_debit": [p.debit for p in postings],
-        "q_credit": [p.credit for p in postings],
+        **_row_params(plan(changes)),
+        **_posting_params(postings),
     }
-    try:
-        result = await session.execute(_CALL, params)
-    except DBAPIError as error:
-        code = sqlstate_of(error)
-        if code == LIMIT_EXCEEDED:
-            account, available, requested = _message(error).split("|")
-            raise LimitExceeded(uuid.UUID(account), int(available), int(requested)) from None
-        if code == BALANCE_ROW_MISSING:
-            raise _missing(uuid.UUID(_message(error))) from None
-        raise
+    result = await _execute(session, _CALL, params)
     return bool(result.scalar_one() == 0)
 
 

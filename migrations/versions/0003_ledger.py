@@ -143,10 +143,54 @@ $$;
 """
 
 
+# A batch of planned entries in one round trip (app/ledger/pg_fastpath.py: write_many):
+# every balance row of the batch is locked first, in one ordered pass, so batches running
+# at once cannot deadlock; then each entry is written by ledger_write_entry. Returns, per
+# entry, 0 (written) or 1 (its id was taken).
+PG_WRITE_ENTRIES = r"""
+CREATE OR REPLACE FUNCTION ledger_write_entries(
+    e_id uuid[], e_kind text[], e_phase text[], e_resolves uuid[], e_timeout timestamptz[],
+    e_meta json[], e_fingerprint text[], e_created timestamptz[], e_rows int[], e_postings int[],
+    r_account uuid[], r_shard int[], r_dp bigint[], r_cp bigint[], r_dq bigint[],
+    r_cq bigint[], r_mode int[], r_flags int[],
+    q_account uuid[], q_shard int[], q_currency text[], q_debit bigint[], q_credit bigint[]
+) RETURNS int[] LANGUAGE plpgsql AS $$
+DECLARE
+    results int[] := '{}';
+    i int;
+    row_start int := 1;
+    posting_start int := 1;
+BEGIN
+    PERFORM 1 FROM ledger_balances b
+     WHERE (b.account_id, b.shard) IN (SELECT * FROM unnest(r_account, r_shard))
+        OR b.account_id IN (SELECT x.a FROM unnest(r_account, r_mode) AS x(a, m) WHERE x.m = 2)
+     ORDER BY b.account_id, b.shard
+       FOR UPDATE;
+    FOR i IN 1 .. coalesce(array_length(e_id, 1), 0) LOOP
+        results := results || ledger_write_entry(
+            e_id[i], e_kind[i], e_phase[i], e_resolves[i], e_timeout[i], e_meta[i],
+            e_fingerprint[i], e_created[i],
+            r_account[row_start:e_rows[i]], r_shard[row_start:e_rows[i]],
+            r_dp[row_start:e_rows[i]], r_cp[row_start:e_rows[i]],
+            r_dq[row_start:e_rows[i]], r_cq[row_start:e_rows[i]],
+            r_mode[row_start:e_rows[i]], r_flags[row_start:e_rows[i]],
+            q_account[posting_start:e_postings[i]], q_shard[posting_start:e_postings[i]],
+            q_currency[posting_start:e_postings[i]], q_debit[posting_start:e_postings[i]],
+            q_credit[posting_start:e_postings[i]]);
+        row_start := e_rows[i] + 1;
+        posting_start := e_postings[i] + 1;
+    END LOOP;
+    RETURN results;
+END
+$$;
+"""
+
+
 def _forbid_changes() -> None:
     """Refuse UPDATE and DELETE on the journal, whatever role the app runs as."""
     if op.get_bind().dialect.name == "postgresql":
         op.execute(PG_WRITE_ENTRY)
+        op.execute(PG_WRITE_ENTRIES)
         op.execute(PG_FORBID)
         for table in APPEND_ONLY:
             op.execute(
@@ -167,6 +211,7 @@ def _allow_changes() -> None:
         for table in APPEND_ONLY:
             op.execute(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}")
         op.execute("DROP FUNCTION IF EXISTS ledger_forbid_change()")
+        op.execute("DROP FUNCTION IF EXISTS ledger_write_entries")
         op.execute("DROP FUNCTION IF EXISTS ledger_write_entry")
         return
     for table in APPEND_ONLY:

@@ -19,6 +19,7 @@ from app.ledger import (
     AccountFlags,
     AccountNotFound,
     EntryConflict,
+    EntrySpec,
     InvalidEntry,
     Ledger,
     LimitExceeded,
@@ -453,3 +454,38 @@ async def test_verify_finds_a_balance_changed_behind_the_ledgers_back(database: 
     checks = {violation["check"] for violation in report.violations}
     assert {"balance_differs_from_postings", "currency_does_not_sum_to_zero"} <= checks
     assert report.entries_checked == 1
+
+
+async def test_a_batch_writes_every_entry_and_replays_as_a_whole(database: Database) -> None:
+    world, wallet = await open_pair(database)
+    await fund(database, world, wallet, 1000)
+    specs = [
+        EntrySpec(
+            entry_id=uuid.uuid4(),
+            kind="batch",
+            postings=[Posting.debit_of(wallet.id, 100), Posting.credit_of(world.id, 100)],
+        )
+        for _ in range(5)
+    ]
+    first = await tx(database, lambda ledger: ledger.post_entries(specs))
+    again = await tx(database, lambda ledger: ledger.post_entries(specs))
+    assert [entry.id for entry in first] == [entry.id for entry in again]
+    async with database.read() as session:
+        assert (await Ledger(session).balance(wallet.id)).credit_balance == 500
+
+
+async def test_a_batch_with_one_overdraft_writes_nothing(database: Database) -> None:
+    world, wallet = await open_pair(database)
+    await fund(database, world, wallet, 250)
+    specs = [
+        EntrySpec(
+            entry_id=uuid.uuid4(),
+            kind="batch",
+            postings=[Posting.debit_of(wallet.id, 100), Posting.credit_of(world.id, 100)],
+        )
+        for _ in range(3)
+    ]
+    with pytest.raises(LimitExceeded):
+        await tx(database, lambda ledger: ledger.post_entries(specs))
+    async with database.read() as session:
+        assert (await Ledger(session).balance(wallet.id)).credit_balance == 250

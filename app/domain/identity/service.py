@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain import policies
@@ -157,8 +157,9 @@ async def record_audit(
     request_id: str,
 ) -> None:
     actor = "anonymous" if caller is None else ("admin" if caller.is_admin else "key")
-    session.add(
-        AuditRecord(
+    await session.execute(
+        insert(AuditRecord).values(
+            occurred_at=utcnow(),
             actor=actor,
             org_id=caller.org_id if caller else None,
             key_id=caller.key_id if caller else None,
@@ -168,7 +169,6 @@ async def record_audit(
             request_id=request_id,
         )
     )
-    await session.flush()
 
 
 async def list_audit(

@@ -39,11 +39,9 @@ class CurrencyBalance:
     held: int
 
 
-async def _require_org(session: AsyncSession, org_id: uuid.UUID) -> Org:
-    org = await session.get(Org, org_id)
-    if org is None:
+async def _require_org(session: AsyncSession, org_id: uuid.UUID) -> None:
+    if await session.scalar(select(Org.id).where(Org.id == org_id)) is None:
         raise NotFound("organisation", org_id)
-    return org
 
 
 async def deposit(

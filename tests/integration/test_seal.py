@@ -1,0 +1,171 @@
+"""Sealing the journal into the Merkle log: signed heads, inclusion and consistency proofs.
+
+Every proof the database-backed log serves is checked with the standalone verifier in
+tools/ (standard library only), exactly as a member of the public would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import importlib.util
+import json
+import uuid
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db import Database
+from app.domain.due_work import run_due_work
+from app.ledger import AccountFlags, Ledger, seal
+from app.ledger.signing import TreeSigner
+from app.ledger.sqltypes import utcnow
+from tests.conftest import SIGNING_KEY
+
+TOOL_PATH = Path(__file__).resolve().parents[2] / "tools" / "verify_ledger_proof.py"
+SIGNER = TreeSigner.from_base64(SIGNING_KEY)
+
+
+def _tool() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("verify_ledger_proof_seal", TOOL_PATH)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+TOOL = _tool()
+KEY = {"algorithm": "ed25519", "public_key": SIGNER.public_key_b64}
+
+
+async def make_entries(database: Database, count: int) -> list[uuid.UUID]:
+    owner = uuid.uuid4().hex
+
+    async def work(session: AsyncSession) -> list[uuid.UUID]:
+        ledger = Ledger(session)
+        world = await ledger.open_account(code="world", currency="USD", owner_ref=owner, shards=2)
+        wallet = await ledger.open_account(
+            code="wallet",
+            currency="USD",
+            owner_ref=owner,
+            flags=AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS,
+        )
+        ids = []
+        for amount in range(1, count + 1):
+            entry = await ledger.transfer(
+                entry_id=uuid.uuid4(),
+                debit_account_id=world.id,
+                credit_account_id=wallet.id,
+                amount=amount,
+                kind="deposit",
+                meta={"memo": f"secret memo {owner}"},
+            )
+            ids.append(entry.id)
+        return ids
+
+    return await database.transaction(work)
+
+
+async def seal_all(database: Database) -> int:
+    return await database.transaction(
+        lambda session: seal.seal_pending(session, SIGNER, now=utcnow())
+    )
+
+
+def _head_dict(head: seal.TreeHead) -> dict[str, object]:
+    return {
+        "tree_size": head.tree_size,
+        "root_hash": head.root_hash,
+        "timestamp": head.timestamp,
+        "signature": head.signature,
+    }
+
+
+async def test_sealed_entries_have_inclusion_proofs_under_a_signed_head(
+    database: Database,
+) -> None:
+    ids = await make_entries(database, 5)
+    assert await seal_all(database) == 5
+    assert await seal_all(database) == 0
+    async with database.read() as session:
+        head = await seal.latest_tree_head(session)
+        assert head is not None
+        proofs = [await seal.inclusion_proof(session, entry_id) for entry_id in ids]
+    TOOL.check_tree_head(_head_dict(head), KEY)
+    assert head.tree_size == 5
+    for index, proof in enumerate(proofs):
+        assert proof.leaf_index == index
+        TOOL.check_inclusion(proof.__dict__, _head_dict(head))
+        leaf = json.loads(proof.leaf)
+        assert leaf["entry_id"] == str(ids[index])
+        assert "secret memo" not in proof.leaf
+        assert all("account_id" not in posting for posting in leaf["postings"])
+
+
+async def test_later_heads_are_consistent_with_earlier_ones(database: Database) -> None:
+    await make_entries(database, 3)
+    await seal_all(database)
+    async with database.read() as session:
+        first = await seal.latest_tree_head(session)
+    for count in (1, 4, 2):
+        await make_entries(database, count)
+        await seal_all(database)
+    async with database.read() as session:
+        second = await seal.latest_tree_head(session)
+        assert first is not None
+        assert second is not None
+        proof = await seal.consistency_proof(session, first.tree_size, second.tree_size)
+        middle = await seal.tree_head_at(session, 4)
+    assert second.tree_size == 10
+    assert middle is not None
+    TOOL.check_consistency(
+        {"first": 3, "second": 10, "proof": proof}, _head_dict(first), _head_dict(second)
+    )
+    forged = dict(_head_dict(first), root_hash="00" * 32)
+    with pytest.raises(TOOL.Invalid):
+        TOOL.check_consistency(
+            {"first": 3, "second": 10, "proof": proof}, forged, _head_dict(second)
+        )
+
+
+async def test_proofs_for_unsealed_entries_and_unknown_sizes_are_refused(
+    database: Database,
+) -> None:
+    [entry_id] = await make_entries(database, 1)
+    async with database.read() as session:
+        with pytest.raises(seal.NotSealed):
+            await seal.inclusion_proof(session, entry_id)
+    await seal_all(database)
+    async with database.read() as session:
+        with pytest.raises(seal.NotSealed):
+            await seal.inclusion_proof(session, entry_id, tree_size_at=2)
+        with pytest.raises(seal.NotSealed):
+            await seal.consistency_proof(session, 1, 2)
+
+
+async def test_concurrent_sealers_seal_each_entry_once(database: Database) -> None:
+    ids = await make_entries(database, 60)
+    counts = await asyncio.gather(*(seal_all(database) for _ in range(3)))
+    while await seal_all(database):
+        pass
+    async with database.read() as session:
+        head = await seal.latest_tree_head(session)
+        indices = {(await seal.inclusion_proof(session, i)).leaf_index for i in ids}
+    assert sum(counts) <= 60
+    assert head is not None
+    assert head.tree_size == 60
+    assert indices == set(range(60))
+
+
+async def test_due_work_seals_with_the_configured_key(database: Database) -> None:
+    await make_entries(database, 2)
+    report = await run_due_work(database, signer=SIGNER)
+    assert report.processed["sealing"] == 2
+    async with database.read() as session:
+        head = await seal.latest_tree_head(session)
+    assert head is not None
+    assert base64.b64decode(head.signature)
+    TOOL.check_tree_head(_head_dict(head), KEY)
