@@ -6,7 +6,9 @@ Scenarios, each at 1, 8 and 64 concurrent writers:
 Python API: each writer runs `run_in_transaction` + `Ledger.transfer` in a loop; writers
 are spread over two OS processes (the machine has two cores).
 HTTP: `tributary serve --workers 2`; writers post deposits (world -> an org's wallet),
-cold = a random one of 10,000 organisations, hot = always the same one.
+cold = a random one of 10,000 organisations, hot = always the same one. The load comes from
+wrk when it is installed (`apt-get install wrk`: a C client that barely competes with the
+server for the two cores) and from an httpx client process in any case.
 
     .venv/bin/python bench/ledger.py [--seconds 5] [--writers 1,8,64] [--skip-http]
 
@@ -22,6 +24,7 @@ import asyncio
 import multiprocessing
 import os
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -267,6 +270,59 @@ def run_http(base: str, orgs: list[str], hot: bool, writers: int, seconds: float
         return pool.map(_http_child, [(base, orgs, hot, writers, seconds)])[0]
 
 
+WRK_SCRIPT = """
+local orgs = {%(orgs)s}
+local hot = %(hot)s
+local counter = 0
+local thread_id = 0
+setup = function(thread) thread:set("tid", thread_id); thread_id = thread_id + 1 end
+request = function()
+  counter = counter + 1
+  local org = hot and orgs[1] or orgs[math.random(1, #orgs)]
+  local body = string.format(
+    '{"amount": %%d, "currency": "USD", "external_ref": "wrk-%%s-%%d-%%d"}',
+    math.random(1, 100), tid, counter, math.random(1, 2000000000))
+  return wrk.format("POST", "/v1/orgs/" .. org .. "/deposits",
+    {["Content-Type"] = "application/json", ["Authorization"] = "Bearer %(token)s"}, body)
+end
+done = function(summary, latency, requests)
+  io.write(string.format("WRK %%d %%d %%d %%d %%d\\n", summary.requests,
+    summary.errors.status + summary.errors.connect + summary.errors.read
+      + summary.errors.write + summary.errors.timeout,
+    latency:percentile(50), latency:percentile(99), summary.duration))
+end
+"""
+
+
+def run_wrk(
+    base: str, orgs: list[str], hot: bool, writers: int, seconds: float, workdir: Path
+) -> str:
+    """Drive the server with wrk (C, so the client barely competes for the two cores)."""
+    script = workdir / f"deposits-{'hot' if hot else 'cold'}.lua"
+    script.write_text(
+        WRK_SCRIPT
+        % {
+            "orgs": ", ".join(f'"{org}"' for org in orgs),
+            "hot": "true" if hot else "false",
+            "token": ADMIN_TOKEN,
+        }
+    )
+    threads = min(2, writers)
+    result = subprocess.run(
+        ["wrk", f"-t{threads}", f"-c{writers}", f"-d{seconds:.0f}s", "-s", str(script), base],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    line = next(x for x in result.stdout.splitlines() if x.startswith("WRK "))
+    requests, errors, p50_us, p99_us, duration_us = (int(v) for v in line.split()[1:])
+    rate = (requests - errors) / (duration_us / 1e6)
+    return (
+        f"{rate:>9.0f} transfers/s   p50 {p50_us / 1000:7.2f} ms   p99 {p99_us / 1000:7.2f} ms"
+        f"   ({errors} errors)"
+    )
+
+
 def report(label: str, latencies: list[float], seconds: float) -> None:
     rate = len(latencies) / seconds
     p50 = percentile(latencies, 0.50) * 1000
@@ -319,14 +375,22 @@ def main() -> None:
                 try:
                     base = f"http://127.0.0.1:{port}"
                     orgs = asyncio.run(make_orgs(base, ACCOUNTS))
+                    if shutil.which("wrk"):
+                        for writers in writer_counts:
+                            for label, hot_run in (("cold", False), ("hot ", True)):
+                                figures = run_wrk(
+                                    base, orgs, hot_run, writers, args.seconds, Path(log_dir)
+                                )
+                                name = f"http {label} (wrk) writers={writers}"
+                                print(f"{name:<34} {figures}", flush=True)
                     for writers in writer_counts:
                         report(
-                            f"http cold writers={writers}",
+                            f"http cold (httpx) writers={writers}",
                             run_http(base, orgs, False, writers, args.seconds),
                             args.seconds,
                         )
                         report(
-                            f"http hot  writers={writers}",
+                            f"http hot  (httpx) writers={writers}",
                             run_http(base, orgs, True, writers, args.seconds),
                             args.seconds,
                         )
