@@ -63,9 +63,7 @@ async def _fingerprint(request: Request) -> str:
     return digest.hexdigest()
 
 
-def _scope(caller: Caller | None) -> str:
-    if caller is None:
-        return "anonymous"
+def _scope(caller: Caller) -> str:
     return "admin" if caller.is_admin else f"org:{caller.org_id}"
 
 
@@ -91,7 +89,9 @@ async def run_write(
     """
     database: Database = request.app.state.database
     key = request.headers.get(IDEMPOTENCY_HEADER)
-    if key is None:
+    # Keys belong to a caller; an anonymous request cannot own one (and cannot change
+    # anything either: the policies refuse it), so it simply runs.
+    if key is None or getattr(request.state, "caller", None) is None:
 
         async def unit(session: AsyncSession) -> Response:
             response = json_response(*_split(present(await work(session)), status_code))
@@ -125,7 +125,7 @@ async def _run_idempotent(
     status_code: int,
 ) -> Response:
     idempotency.validate_key(key)
-    scope = _scope(getattr(request.state, "caller", None))
+    scope = _scope(request.state.caller)
     fingerprint = await _fingerprint(request)
     claim = await database.transaction(
         lambda s: idempotency.claim(s, scope=scope, key=key, fingerprint=fingerprint, now=utcnow())

@@ -193,3 +193,13 @@ async def test_expired_keys_are_purged_by_due_work(
     again = await withdraw(client, org, 1, "old")
     assert again.status_code == 201
     assert "idempotent-replayed" not in again.headers
+
+
+async def test_anonymous_requests_are_refused_and_store_no_key(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    response = await client.post(
+        "/v1/orgs", json={"name": "x", "roles": ["funder"]}, headers={"Idempotency-Key": "anon"}
+    )
+    assert response.status_code == 401
+    assert await count(database, "idempotency_keys") == 0
