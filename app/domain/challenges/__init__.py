@@ -1,0 +1,1 @@
+"""Challenges and their milestones: what funders pool money for, and what actors deliver."""

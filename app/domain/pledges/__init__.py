@@ -1,0 +1,1 @@
+"""Pledges: each funder's money for a challenge, on the funder's own terms."""

@@ -1,0 +1,72 @@
+"""Pure maths of pledges: thresholds, matching, and pro-rata allocation. No I/O.
+
+Everything here is integers (minor units, basis points) and fully property-tested.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+
+K = TypeVar("K")
+BPS = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class ThresholdPledge:
+    pledge_id: str
+    amount: int
+    threshold: int
+
+
+def threshold_fixed_point(committed: int, pending: Sequence[ThresholdPledge]) -> set[str]:
+    """The threshold pledges that are met: the greatest fixed point (DESIGN.md).
+
+    Start with every pending threshold pledge; the total is the committed money plus all
+    their amounts; drop those whose threshold exceeds the total; repeat until nothing drops.
+    The survivors are met together. The result does not depend on the order of `pending`,
+    grows when `committed` grows (monotone), and is deterministic.
+    """
+    if committed < 0:
+        raise ValueError("committed money cannot be negative")
+    survivors = {p.pledge_id: p for p in pending}
+    while True:
+        total = committed + sum(p.amount for p in survivors.values())
+        keep = {pid: p for pid, p in survivors.items() if p.threshold <= total}
+        if len(keep) == len(survivors):
+            return set(keep)
+        survivors = keep
+
+
+def match_draw(contribution: int, ratio_bps: int, remaining_cap: int) -> int:
+    """What a match pledge adds for one contribution: floor(contribution x ratio), capped."""
+    if contribution < 0 or ratio_bps <= 0 or remaining_cap < 0:
+        raise ValueError("contribution >= 0, ratio > 0 and cap >= 0 are required")
+    return min(remaining_cap, contribution * ratio_bps // BPS)
+
+
+def allocate_pro_rata(total: int, weights: Sequence[tuple[K, int]]) -> dict[K, int]:
+    """Split `total` over keys in proportion to their weights, exactly (largest remainder).
+
+    Every share is floor(total x w / W); the leftover units go one each to the largest
+    remainders, ties broken by key order (e.g. pledge id). The shares sum to `total`, none is
+    negative, and none exceeds its weight when total <= W.
+    """
+    if total < 0:
+        raise ValueError("cannot allocate a negative amount")
+    if any(weight < 0 for _, weight in weights):
+        raise ValueError("weights cannot be negative")
+    whole = sum(weight for _, weight in weights)
+    if total == 0:
+        return {key: 0 for key, _ in weights}
+    if whole == 0:
+        raise ValueError("cannot allocate over zero weight")
+    shares = {key: total * weight // whole for key, weight in weights}
+    leftover = total - sum(shares.values())
+    by_remainder = sorted(
+        weights, key=lambda item: (-(total * item[1] % whole), item[0])  # type: ignore[operator]
+    )
+    for key, _ in by_remainder[:leftover]:
+        shares[key] += 1
+    return shares
