@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app import __version__
-from app.api import audit, health, ledger, money, orgs
+from app.api import audit, challenges, health, ledger, money, orgs, pledges
 from app.api.errors import install_error_handlers
 from app.api.middleware import EdgeMiddleware
 from app.api.ratelimit import build_rate_limiter
@@ -58,6 +58,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(health.router)
     app.include_router(orgs.router)
     app.include_router(money.router)
+    app.include_router(challenges.router)
+    app.include_router(pledges.router)
     app.include_router(ledger.router)
     app.include_router(audit.router)
     app.add_middleware(EdgeMiddleware, max_body_bytes=settings.max_body_bytes)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from sqlalchemy import MetaData
 
+import app.domain.challenges.models
 import app.domain.idempotency.models
 import app.domain.identity.models
-import app.domain.money.models  # noqa: F401 - importing the models registers their tables
+import app.domain.money.models
+import app.domain.pledges.models  # noqa: F401 - importing the models registers their tables
 from app.domain.base import Base
 from app.ledger.tables import metadata as ledger_metadata
 

@@ -17,6 +17,7 @@ from typing import Protocol, TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.idempotency import service as idempotency
+from app.domain.pledges import service as pledges
 from app.ledger import Ledger
 from app.ledger.signing import TreeSigner
 from app.ledger.sqltypes import utcnow
@@ -47,6 +48,8 @@ def jobs_for(signer: TreeSigner | None) -> dict[str, Job]:
     jobs: dict[str, Job] = {
         "pending_timeouts": _void_timed_out_holds,
         "idempotency_expiry": _purge_idempotency_keys,
+        "threshold_deadlines": pledges.release_missed_thresholds,
+        "pledge_expiry": pledges.expire_pledges,
     }
     if signer is not None:
         from app.ledger.seal import seal_pending  # optional: only with a signing key

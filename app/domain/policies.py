@@ -52,3 +52,18 @@ def ensure_can_manage_org(caller: Caller | None, org_id: uuid.UUID) -> Caller:
     if not can_manage_org(caller, org_id):
         raise NotFound("organisation", org_id)
     return caller
+
+
+def require_steward_of(
+    caller: Caller | None, steward_org_id: uuid.UUID, *, admin_too: bool
+) -> Caller:
+    """A challenge's own steward (and, where the contract says so, the admin).
+
+    Challenges are public, so acting on someone else's is a 403, not a 404.
+    """
+    caller = require_caller(caller)
+    if admin_too and caller.is_admin:
+        return caller
+    if not caller.is_org(steward_org_id) or not caller.has_role("steward"):
+        raise Forbidden("Only the challenge's steward may do this.")
+    return caller

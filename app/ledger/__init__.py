@@ -107,6 +107,15 @@ class Ledger:
     async def accounts_of(self, *, code: str, owner_ref: str) -> list[Account]:
         return await _accounts.accounts_of(self.session, code=code, owner_ref=owner_ref)
 
+    @staticmethod
+    def account_id_for(*, code: str, currency: str, owner_ref: str) -> uuid.UUID:
+        """The id the account with this natural key has (or will have once opened)."""
+        return _accounts.account_id_for(code, currency, owner_ref)
+
+    async def debited_by_kind(self, account_ids: Iterable[uuid.UUID], kinds: Iterable[str]) -> int:
+        """Posted debits of these accounts by entries of these kinds (e.g. refunds)."""
+        return await _balances.debited_by_kind(self.session, account_ids, kinds)
+
     async def get_account(self, account_id: uuid.UUID) -> Account:
         return await _accounts.get_account(self.session, account_id)
 

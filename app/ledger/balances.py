@@ -98,3 +98,18 @@ async def history(
         )
         for row in rows
     ]
+
+
+async def debited_by_kind(
+    session: AsyncSession, account_ids: Iterable[uuid.UUID], kinds: Iterable[str]
+) -> int:
+    ids, kind_list = list(set(account_ids)), list(set(kinds))
+    if not ids or not kind_list:
+        return 0
+    p, e = tables.postings.c, tables.entries.c
+    total = await session.scalar(
+        select(func.coalesce(func.sum(p.debit), 0))
+        .select_from(tables.postings.join(tables.entries, e.id == p.entry_id))
+        .where(p.account_id.in_(ids), e.kind.in_(kind_list), e.phase.in_(_POSTED_PHASES))
+    )
+    return int(total or 0)

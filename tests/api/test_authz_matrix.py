@@ -36,7 +36,7 @@ class Case:
     expect: dict[str, int]
     body: Any = None
     role: str | None = None  # the role the owner needs; None = any organisation
-    extra: dict[str, int] = field(default_factory=dict)
+    aliases: dict[str, str] = field(default_factory=dict)  # path parameter -> world value
 
 
 def authenticated(**statuses: int) -> dict[str, int]:
@@ -108,6 +108,85 @@ CASES = [
         authenticated(other_org=404, owner=200, admin=200),
     ),
     Case(
+        "create challenge",
+        "POST",
+        "/v1/challenges",
+        authenticated(other_org=201, owner_without_role=403, owner=201, admin=403),
+        body={"title": "M", "currency": "USD", "sdg_targets": ["6.1"]},
+        role="steward",
+    ),
+    Case(
+        "open challenge",
+        "POST",
+        "/v1/challenges/{challenge_id}/open",
+        authenticated(other_org=403, owner_without_role=403, owner=200, admin=200),
+        role="steward",
+        aliases={"challenge_id": "draft_challenge_id"},
+    ),
+    Case(
+        "close challenge",
+        "POST",
+        "/v1/challenges/{challenge_id}/close",
+        authenticated(other_org=403, owner_without_role=403, owner=200, admin=200),
+        role="steward",
+    ),
+    Case(
+        "cancel challenge",
+        "POST",
+        "/v1/challenges/{challenge_id}/cancel",
+        authenticated(other_org=403, owner_without_role=403, owner=200, admin=200),
+        role="steward",
+    ),
+    Case("list challenges", "GET", "/v1/challenges", PUBLIC),
+    Case("read challenge", "GET", "/v1/challenges/{challenge_id}", PUBLIC),
+    Case(
+        "add milestone",
+        "POST",
+        "/v1/challenges/{challenge_id}/milestones",
+        authenticated(other_org=403, owner_without_role=403, owner=201, admin=403),
+        body={
+            "title": "W",
+            "metric": "wells",
+            "unit": "wells",
+            "target": 5,
+            "payout_rule": "pro_rata",
+            "budget_cap": 1000,
+            "quorum": 1,
+            "due_at": "2035-01-01T00:00:00Z",
+        },
+        role="steward",
+    ),
+    Case("list milestones", "GET", "/v1/challenges/{challenge_id}/milestones", PUBLIC),
+    Case("read milestone", "GET", "/v1/milestones/{milestone_id}", PUBLIC),
+    Case(
+        "pledge",
+        "POST",
+        "/v1/challenges/{challenge_id}/pledges",
+        authenticated(other_org=201, owner_without_role=403, owner=201, admin=403),
+        body={"amount": 100, "kind": "direct"},
+        role="funder",
+    ),
+    Case(
+        "read pledge",
+        "GET",
+        "/v1/pledges/{pledge_id}",
+        authenticated(other_org=404, owner=200, admin=200),
+        role="funder",
+    ),
+    Case(
+        "cancel pledge",
+        "POST",
+        "/v1/pledges/{pledge_id}/cancel",
+        authenticated(other_org=404, owner=200, admin=403),
+        role="funder",
+    ),
+    Case(
+        "list org pledges",
+        "GET",
+        "/v1/orgs/{org_id}/pledges",
+        authenticated(other_org=404, owner=200, admin=200),
+    ),
+    Case(
         "verify ledger",
         "GET",
         "/v1/ledger/verify",
@@ -123,6 +202,7 @@ class World:
     other: OrgHandle
     revoked_secret: str
     spare_key_id: str
+    ids: dict[str, str]
 
 
 async def build_world(client: httpx.AsyncClient, case: Case) -> World:
@@ -139,7 +219,60 @@ async def build_world(client: httpx.AsyncClient, case: Case) -> World:
         headers=ADMIN,
     )
     assert funded.status_code == 201, funded.text
-    return World(owner, owner_without_role, other, revoked.json()["secret"], spare.json()["id"])
+    ids = await _market(client, owner if case.role == "steward" else None, owner, other)
+    return World(
+        owner, owner_without_role, other, revoked.json()["secret"], spare.json()["id"], ids
+    )
+
+
+async def _market(
+    client: httpx.AsyncClient, steward: OrgHandle | None, owner: OrgHandle, other: OrgHandle
+) -> dict[str, str]:
+    """A draft and an open challenge (the owner's, if it is a steward), a milestone, and a
+    held pledge of the owner's when it can fund one."""
+    steward = steward or await make_org(client, "steward")
+    ids: dict[str, str] = {}
+    for name in ("draft_challenge_id", "challenge_id"):
+        made = await client.post(
+            "/v1/challenges",
+            json={"title": name, "currency": "USD", "sdg_targets": ["6.1"]},
+            headers=steward.headers,
+        )
+        ids[name] = made.json()["id"]
+    await client.post(f"/v1/challenges/{ids['challenge_id']}/open", headers=steward.headers)
+    milestone = await client.post(
+        f"/v1/challenges/{ids['challenge_id']}/milestones",
+        json={
+            "title": "W",
+            "metric": "m",
+            "unit": "u",
+            "target": 1,
+            "payout_rule": "binary",
+            "budget_cap": 10,
+            "quorum": 1,
+            "due_at": "2035-01-01T00:00:00Z",
+        },
+        headers=steward.headers,
+    )
+    ids["milestone_id"] = milestone.json()["id"]
+    await client.post(
+        f"/v1/orgs/{other.id}/deposits",
+        json={"amount": 10_000, "currency": "USD", "external_ref": f"seed-{other.id}"},
+        headers=ADMIN,
+    )
+    held = await client.post(
+        f"/v1/challenges/{ids['challenge_id']}/pledges",
+        json={
+            "amount": 10,
+            "kind": "threshold",
+            "threshold_amount": 10**9,
+            "deadline": "2035-01-01T00:00:00Z",
+        },
+        headers=owner.headers,
+    )
+    if held.status_code == 201:
+        ids["pledge_id"] = held.json()["id"]
+    return ids
 
 
 def headers_for(principal: str, world: World) -> dict[str, str]:
@@ -182,7 +315,13 @@ async def test_endpoint_answers_each_caller_as_the_contract_says(
     client: httpx.AsyncClient, case: Case, principal: str
 ) -> None:
     world = await build_world(client, case)
-    replacements = {"org_id": world.owner.id, "key_id": world.spare_key_id, "principal": principal}
+    replacements = {
+        "org_id": world.owner.id,
+        "key_id": world.spare_key_id,
+        "principal": principal,
+        **world.ids,
+    }
+    replacements.update({param: world.ids[source] for param, source in case.aliases.items()})
     path = _format(case.path, replacements)
     response = await client.request(
         case.method,

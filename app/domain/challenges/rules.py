@@ -54,7 +54,7 @@ MILESTONE_TRANSITIONS: dict[str, dict[str, str]] = {
 
 @lru_cache(maxsize=1)
 def all_sdg_targets() -> frozenset[str]:
-    targets = set()
+    targets: set[str] = set()
     for goal, (numbered, letters) in SDG_TARGETS_PER_GOAL.items():
         targets.update(f"{goal}.{n}" for n in range(1, numbered + 1))
         targets.update(f"{goal}.{letter}" for letter in letters)
@@ -74,7 +74,7 @@ def is_region(code: str) -> bool:
     if re.fullmatch(r"[A-Z]{2}", code):
         return pycountry.countries.get(alpha_2=code) is not None
     if re.fullmatch(r"[A-Z]{2}-[A-Z0-9]{1,3}", code):
-        return pycountry.subdivisions.get(code=code) is not None
+        return pycountry.subdivisions.get(code=code) is not None  # type: ignore[no-untyped-call]
     return False
 
 

@@ -41,3 +41,22 @@ async def existing_wallet(ledger: Ledger, org_id: uuid.UUID, currency: str) -> A
 
 async def wallets(ledger: Ledger, org_id: uuid.UUID) -> list[Account]:
     return await ledger.accounts_of(code="wallet", owner_ref=org_ref(org_id))
+
+
+def pledge_ref(pledge_id: uuid.UUID) -> str:
+    return f"pledge:{pledge_id}"
+
+
+def pledge_account_id(pledge_id: uuid.UUID, currency: str) -> uuid.UUID:
+    """The pledge's account id, known without a query (ids derive from natural keys)."""
+    return Ledger.account_id_for(code="pledge", currency=currency, owner_ref=pledge_ref(pledge_id))
+
+
+async def pledge_account(ledger: Ledger, pledge_id: uuid.UUID, currency: str) -> Account:
+    """Money committed by one pledge and not yet allocated: never below zero."""
+    return await ledger.open_account(
+        code="pledge",
+        currency=currency,
+        owner_ref=pledge_ref(pledge_id),
+        flags=AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS,
+    )

@@ -65,7 +65,8 @@ def allocate_pro_rata(total: int, weights: Sequence[tuple[K, int]]) -> dict[K, i
     shares = {key: total * weight // whole for key, weight in weights}
     leftover = total - sum(shares.values())
     by_remainder = sorted(
-        weights, key=lambda item: (-(total * item[1] % whole), item[0])  # type: ignore[operator]
+        weights,
+        key=lambda item: (-(total * item[1] % whole), item[0]),
     )
     for key, _ in by_remainder[:leftover]:
         shares[key] += 1

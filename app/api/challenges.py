@@ -1,0 +1,203 @@
+"""Challenges and milestones: stewards create and run them; anyone may read them."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
+from starlette.responses import Response
+
+from app.api.auth import CallerDep
+from app.api.deps import DatabaseDep
+from app.api.docs import error_responses
+from app.api.pagination import Cursor, Limit, decode_cursor, encode_cursor
+from app.api.schemas.base import Page
+from app.api.schemas.market import (
+    ChallengeCreate,
+    ChallengeOut,
+    ChallengeStatus,
+    MilestoneCreate,
+    MilestoneOut,
+    TotalsOut,
+)
+from app.api.writes import run_write
+from app.domain.challenges import service as challenges
+from app.domain.challenges.models import Challenge, Milestone
+from app.domain.errors import Unprocessable
+
+router = APIRouter(prefix="/v1", tags=["challenges"])
+
+Presented = tuple[Challenge, challenges.Totals]
+
+
+async def _with_totals(session: AsyncSession, challenge: Challenge) -> Presented:
+    return challenge, await challenges.totals(session, challenge)
+
+
+def _challenge_out(item: Presented) -> ChallengeOut:
+    challenge, totals = item
+    return ChallengeOut(
+        id=challenge.id,
+        title=challenge.title,
+        description=challenge.description,
+        currency=challenge.currency,
+        sdg_targets=challenge.sdg_targets,
+        region=challenge.region,
+        status=challenge.status,
+        steward_org_id=challenge.steward_org_id,
+        closes_at=challenge.closes_at,
+        created_at=challenge.created_at,
+        totals=TotalsOut.model_validate(totals, from_attributes=True),
+    )
+
+
+def _milestone_out(milestone: Milestone) -> MilestoneOut:
+    return MilestoneOut.model_validate(milestone)
+
+
+@router.post(
+    "/challenges",
+    status_code=201,
+    response_model=ChallengeOut,
+    responses=error_responses(401, 403, 422),
+    summary="Create a challenge (steward); it starts as a draft",
+)
+async def create_challenge(request: Request, body: ChallengeCreate, caller: CallerDep) -> Response:
+    spec = challenges.ChallengeSpec(
+        title=body.title,
+        description=body.description,
+        currency=body.currency,
+        sdg_targets=body.sdg_targets,
+        region=body.region,
+        closes_at=body.closes_at,
+    )
+
+    async def work(session: AsyncSession) -> Presented:
+        return await _with_totals(session, await challenges.create_challenge(session, caller, spec))
+
+    return await run_write(request, work, _challenge_out, status_code=201)
+
+
+def _transition_route(action: str, summary: str) -> None:
+    async def endpoint(request: Request, challenge_id: uuid.UUID, caller: CallerDep) -> Response:
+        async def work(session: AsyncSession) -> Presented:
+            challenge = await challenges.transition(session, caller, challenge_id, action)
+            return await _with_totals(session, challenge)
+
+        return await run_write(request, work, _challenge_out, status_code=200)
+
+    router.add_api_route(
+        f"/challenges/{{challenge_id}}/{action}",
+        endpoint,
+        methods=["POST"],
+        response_model=ChallengeOut,
+        responses=error_responses(401, 403, 404, 409),
+        summary=summary,
+        name=f"{action}_challenge",
+    )
+
+
+_transition_route("open", "Open a draft challenge to pledges (its steward, admin)")
+_transition_route("close", "Close a challenge; held money is released (its steward, admin)")
+_transition_route(
+    "cancel", "Cancel a challenge; every unspent cent returns to its funders (its steward, admin)"
+)
+
+
+def _decode_position(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
+    position = decode_cursor(cursor)
+    if position is None:
+        return None
+    try:
+        stamp, raw_id = position.split("|", 1)
+        return datetime.fromisoformat(stamp), uuid.UUID(raw_id)
+    except ValueError:
+        raise Unprocessable(
+            "The cursor is not one this API issued.", code="invalid_cursor"
+        ) from None
+
+
+@router.get(
+    "/challenges",
+    response_model=Page[ChallengeOut],
+    responses=error_responses(422),
+    summary="Challenges, newest first (public)",
+)
+async def list_challenges(
+    database: DatabaseDep,
+    status: ChallengeStatus | None = None,
+    sdg: Annotated[str | None, Query(pattern=r"^\d{1,2}(\.(\d{1,2}|[a-d]))?$")] = None,
+    region: Annotated[str | None, Query(pattern=r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")] = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Page[ChallengeOut]:
+    async with database.read() as session:
+        found = await challenges.list_challenges(
+            session,
+            status=status,
+            sdg=sdg,
+            region=region,
+            after=_decode_position(cursor),
+            limit=limit + 1,
+        )
+        items = [_challenge_out(await _with_totals(session, c)) for c in found[:limit]]
+    last = found[limit - 1] if len(found) > limit else None
+    next_cursor = encode_cursor(f"{last.created_at.isoformat()}|{last.id}") if last else None
+    return Page[ChallengeOut](items=items, next_cursor=next_cursor)
+
+
+@router.get(
+    "/challenges/{challenge_id}",
+    response_model=ChallengeOut,
+    responses=error_responses(404),
+    summary="One challenge with its totals from the ledger (public)",
+)
+async def get_challenge(challenge_id: uuid.UUID, database: DatabaseDep) -> ChallengeOut:
+    async with database.read() as session:
+        challenge = await challenges.get_challenge(session, challenge_id)
+        return _challenge_out(await _with_totals(session, challenge))
+
+
+@router.post(
+    "/challenges/{challenge_id}/milestones",
+    status_code=201,
+    response_model=MilestoneOut,
+    responses=error_responses(401, 403, 404, 409, 422),
+    summary="Add a milestone (the challenge's steward)",
+)
+async def create_milestone(
+    request: Request, challenge_id: uuid.UUID, body: MilestoneCreate, caller: CallerDep
+) -> Response:
+    spec = challenges.MilestoneSpec(**body.model_dump())
+    return await run_write(
+        request,
+        lambda s: challenges.create_milestone(s, caller, challenge_id, spec),
+        _milestone_out,
+        status_code=201,
+    )
+
+
+@router.get(
+    "/challenges/{challenge_id}/milestones",
+    response_model=list[MilestoneOut],
+    responses=error_responses(404),
+    summary="The challenge's milestones (public)",
+)
+async def list_milestones(challenge_id: uuid.UUID, database: DatabaseDep) -> list[MilestoneOut]:
+    async with database.read() as session:
+        return [_milestone_out(m) for m in await challenges.list_milestones(session, challenge_id)]
+
+
+@router.get(
+    "/milestones/{milestone_id}",
+    response_model=MilestoneOut,
+    responses=error_responses(404),
+    summary="One milestone (public)",
+)
+async def get_milestone(milestone_id: uuid.UUID, database: DatabaseDep) -> MilestoneOut:
+    async with database.read() as session:
+        return _milestone_out(await challenges.get_milestone(session, milestone_id))

@@ -1,0 +1,157 @@
+"""Pledges: funders commit money to challenges on their own terms."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+
+from fastapi import APIRouter
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
+from starlette.responses import Response
+
+from app.api.auth import CallerDep
+from app.api.deps import DatabaseDep
+from app.api.docs import error_responses
+from app.api.pagination import Cursor, Limit, decode_cursor, encode_cursor
+from app.api.schemas.base import Page
+from app.api.schemas.market import EarmarkOut, PledgeCreate, PledgeOut
+from app.api.writes import run_write
+from app.domain.errors import Unprocessable
+from app.domain.identity.caller import Caller
+from app.domain.pledges import service as pledges
+from app.domain.pledges.models import Pledge
+from app.domain.pledges.rules import BPS
+
+router = APIRouter(prefix="/v1", tags=["pledges"])
+
+Presented = tuple[Pledge, pledges.PledgeAmounts, bool]
+
+
+async def _present(session: AsyncSession, caller: Caller | None, pledge: Pledge) -> Presented:
+    found = await pledges.amounts(session, [pledge])
+    return pledge, found[pledge.id], pledges.shows_funder(caller, pledge)
+
+
+def _pledge_out(item: Presented) -> PledgeOut:
+    pledge, money, show_funder = item
+    ratio = Decimal(pledge.match_ratio_bps) / BPS if pledge.match_ratio_bps is not None else None
+    return PledgeOut(
+        id=pledge.id,
+        challenge_id=pledge.challenge_id,
+        funder_org_id=pledge.funder_org_id if show_funder else None,
+        kind=pledge.kind,
+        amount=pledge.amount,
+        currency=pledge.currency,
+        status=pledge.status,
+        held=money.held,
+        available=money.available,
+        allocated=money.allocated,
+        paid=money.paid,
+        returned=money.returned,
+        threshold_amount=pledge.threshold_amount,
+        deadline=pledge.deadline,
+        match_ratio=ratio,
+        earmark=EarmarkOut(
+            milestone_ids=[uuid.UUID(m) for m in pledge.earmark_milestone_ids],
+            sdg_targets=pledge.earmark_sdg_targets,
+        ),
+        expires_at=pledge.expires_at,
+        on_expiry=pledge.on_expiry,
+        rollover_challenge_id=pledge.rollover_challenge_id,
+        rolled_into_pledge_id=pledge.rolled_into_pledge_id,
+        anonymous=pledge.anonymous,
+        created_at=pledge.created_at,
+    )
+
+
+@router.post(
+    "/challenges/{challenge_id}/pledges",
+    status_code=201,
+    response_model=PledgeOut,
+    responses=error_responses(401, 403, 404, 409, 422),
+    summary="Pledge to an open challenge (funder): direct, threshold or match",
+)
+async def create_pledge(
+    request: Request, challenge_id: uuid.UUID, body: PledgeCreate, caller: CallerDep
+) -> Response:
+    earmark = body.earmark
+    spec = pledges.PledgeSpec(
+        amount=body.amount,
+        kind=body.kind,
+        threshold_amount=body.threshold_amount,
+        deadline=body.deadline,
+        match_ratio=body.match_ratio,
+        earmark_milestone_ids=list(earmark.milestone_ids) if earmark else [],
+        earmark_sdg_targets=list(earmark.sdg_targets) if earmark else [],
+        expires_at=body.expires_at,
+        on_expiry=body.on_expiry,
+        rollover_challenge_id=body.rollover_challenge_id,
+        anonymous=body.anonymous,
+    )
+
+    async def work(session: AsyncSession) -> Presented:
+        pledge = await pledges.create_pledge(session, caller, challenge_id, spec)
+        return await _present(session, caller, pledge)
+
+    return await run_write(request, work, _pledge_out, status_code=201)
+
+
+@router.get(
+    "/pledges/{pledge_id}",
+    response_model=PledgeOut,
+    responses=error_responses(401, 404),
+    summary="A pledge (the funder, the challenge's steward, admin)",
+)
+async def get_pledge(pledge_id: uuid.UUID, caller: CallerDep, database: DatabaseDep) -> PledgeOut:
+    async with database.read() as session:
+        pledge = await pledges.get_pledge(session, caller, pledge_id)
+        return _pledge_out(await _present(session, caller, pledge))
+
+
+@router.post(
+    "/pledges/{pledge_id}/cancel",
+    response_model=PledgeOut,
+    responses=error_responses(401, 403, 404, 409),
+    summary="Cancel a held pledge (the funder); the hold is released",
+)
+async def cancel_pledge(request: Request, pledge_id: uuid.UUID, caller: CallerDep) -> Response:
+    async def work(session: AsyncSession) -> Presented:
+        pledge = await pledges.cancel_pledge(session, caller, pledge_id)
+        return await _present(session, caller, pledge)
+
+    return await run_write(request, work, _pledge_out, status_code=200)
+
+
+@router.get(
+    "/orgs/{org_id}/pledges",
+    response_model=Page[PledgeOut],
+    responses=error_responses(401, 404, 422),
+    summary="An organisation's pledges, oldest first (admin, the organisation)",
+)
+async def list_org_pledges(
+    org_id: uuid.UUID,
+    caller: CallerDep,
+    database: DatabaseDep,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Page[PledgeOut]:
+    after = None
+    position = decode_cursor(cursor)
+    if position is not None:
+        try:
+            stamp, raw_id = position.split("|", 1)
+            after = (datetime.fromisoformat(stamp), uuid.UUID(raw_id))
+        except ValueError:
+            raise Unprocessable(
+                "The cursor is not one this API issued.", code="invalid_cursor"
+            ) from None
+    async with database.read() as session:
+        found = await pledges.list_org_pledges(
+            session, caller, org_id, after=after, limit=limit + 1
+        )
+        items = [_pledge_out(await _present(session, caller, p)) for p in found[:limit]]
+    last = found[limit - 1] if len(found) > limit else None
+    next_cursor = encode_cursor(f"{last.created_at.isoformat()}|{last.id}") if last else None
+    return Page[PledgeOut](items=items, next_cursor=next_cursor)

@@ -1,0 +1,168 @@
+"""How pledge money moves: matching, thresholds, releases, refunds, expiry.
+
+Every movement is a ledger entry written in the caller's transaction. Entry ids are derived
+from the pledge and the step (`step_id`), so a step retried or raced by another process is
+the same entry, never a second movement. Callers hold the challenge's row lock, which
+serialises the settlement of one challenge's pledges.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.domain.money import chart
+from app.domain.pledges.models import Pledge
+from app.domain.pledges.rules import ThresholdPledge, match_draw, threshold_fixed_point
+from app.ledger import Ledger
+
+if TYPE_CHECKING:
+    from app.domain.challenges.models import Challenge
+
+STEP_NAMESPACE = uuid.UUID("b3f8c1de-52a4-4c7e-8d0b-2a61e4f0c9a7")
+LIVE_STATUSES = ("held", "active", "exhausted")
+
+
+def step_id(pledge_id: uuid.UUID, step: str) -> uuid.UUID:
+    return uuid.uuid5(STEP_NAMESPACE, f"{pledge_id}:{step}")
+
+
+async def live_pledges(session: AsyncSession, challenge_id: uuid.UUID) -> list[Pledge]:
+    return list(
+        await session.scalars(
+            select(Pledge)
+            .where(Pledge.challenge_id == challenge_id, Pledge.status.in_(LIVE_STATUSES))
+            .order_by(Pledge.created_at, Pledge.id)
+            .with_for_update()
+        )
+    )
+
+
+async def _accounts(ledger: Ledger, pledge: Pledge) -> tuple[uuid.UUID, uuid.UUID]:
+    wallet = await chart.wallet(ledger, pledge.funder_org_id, pledge.currency)
+    account = await chart.pledge_account(ledger, pledge.id, pledge.currency)
+    return wallet.id, account.id
+
+
+async def _draw_match(ledger: Ledger, pledge: Pledge, contribution: int) -> int:
+    """Post what a match pledge owes for one contribution; re-hold the rest of its cap."""
+    if pledge.hold_entry_id is None or pledge.match_ratio_bps is None:
+        return 0
+    wallet_id, account_id = await _accounts(ledger, pledge)
+    remaining = (await ledger.balance(account_id)).credits_pending
+    drawn = match_draw(contribution, pledge.match_ratio_bps, remaining)
+    if drawn == 0:
+        return 0
+    sequence = pledge.hold_sequence
+    await ledger.post_pending(
+        entry_id=step_id(pledge.id, f"draw:{sequence}"),
+        pending_id=pledge.hold_entry_id,
+        amount=drawn,
+        kind="match_draw",
+        meta={"pledge_id": str(pledge.id)},
+    )
+    rest = remaining - drawn
+    pledge.hold_entry_id = None
+    if rest > 0:
+        hold = step_id(pledge.id, f"hold:{sequence + 1}")
+        await ledger.hold(
+            entry_id=hold,
+            debit_account_id=wallet_id,
+            credit_account_id=account_id,
+            amount=rest,
+            kind="match_hold",
+            meta={"pledge_id": str(pledge.id)},
+        )
+        pledge.hold_entry_id, pledge.hold_sequence = hold, sequence + 1
+    pledge.status = "active"
+    return drawn
+
+
+async def _committed(ledger: Ledger, pledges: Sequence[Pledge]) -> int:
+    """Money posted into the challenge's live pledges (drawn, met, direct)."""
+    ids = [chart.pledge_account_id(p.id, p.currency) for p in pledges]
+    return sum(b.credits_posted for b in (await ledger.balances(ids)).values())
+
+
+async def settle(session: AsyncSession, challenge: Challenge, contributions: list[int]) -> None:
+    """New money arrived: match pledges draw on it, then threshold pledges that are now met
+    (the greatest fixed point) are posted, which is new money again, until nothing changes."""
+    ledger = Ledger(session)
+    pledges = await live_pledges(session, challenge.id)
+    matches = [p for p in pledges if p.kind == "match"]
+    for _ in range(len(pledges) + 1):
+        for contribution in contributions:
+            for match in matches:
+                await _draw_match(ledger, match, contribution)
+        waiting = [p for p in pledges if p.kind == "threshold" and p.status == "held"]
+        met = threshold_fixed_point(
+            await _committed(ledger, pledges),
+            [ThresholdPledge(str(p.id), p.amount, p.threshold_amount or 0) for p in waiting],
+        )
+        if not met:
+            break
+        contributions = []
+        for pledge in waiting:
+            if str(pledge.id) in met and pledge.hold_entry_id is not None:
+                await ledger.post_pending(
+                    entry_id=step_id(pledge.id, "met"),
+                    pending_id=pledge.hold_entry_id,
+                    kind="threshold_met",
+                    meta={"pledge_id": str(pledge.id)},
+                )
+                pledge.hold_entry_id, pledge.status = None, "active"
+                contributions.append(pledge.amount)
+    await session.flush()
+
+
+async def release_hold(ledger: Ledger, pledge: Pledge, reason: str) -> None:
+    """Void what the pledge still holds; a pledge that never posted anything is released."""
+    if pledge.hold_entry_id is not None:
+        await ledger.void_pending(
+            entry_id=step_id(pledge.id, f"{reason}:{pledge.hold_sequence}"),
+            pending_id=pledge.hold_entry_id,
+            kind="pledge_release",
+            meta={"pledge_id": str(pledge.id), "reason": reason},
+        )
+        pledge.hold_entry_id = None
+    account_id = chart.pledge_account_id(pledge.id, pledge.currency)
+    if (await ledger.balance(account_id)).credits_posted == 0:
+        pledge.status = "released"
+
+
+async def return_available(ledger: Ledger, pledge: Pledge, kind: str) -> int:
+    """Move the pledge's unallocated money back to the funder's wallet."""
+    wallet_id, account_id = await _accounts(ledger, pledge)
+    available = (await ledger.balance(account_id)).credit_balance
+    if available > 0:
+        await ledger.transfer(
+            entry_id=step_id(pledge.id, kind),
+            debit_account_id=account_id,
+            credit_account_id=wallet_id,
+            amount=available,
+            kind=kind,
+            meta={"pledge_id": str(pledge.id), "memo": "returned from a pledge"},
+        )
+    return available
+
+
+async def release_held(session: AsyncSession, challenge: Challenge) -> None:
+    """At close: match pledges release their undrawn caps, unmet thresholds are released."""
+    ledger = Ledger(session)
+    for pledge in await live_pledges(session, challenge.id):
+        await release_hold(ledger, pledge, "close")
+    await session.flush()
+
+
+async def refund_challenge(session: AsyncSession, challenge: Challenge) -> None:
+    """At cancellation: every held cent is released and every unspent cent returned."""
+    ledger = Ledger(session)
+    for pledge in await live_pledges(session, challenge.id):
+        await release_hold(ledger, pledge, "cancel")
+        if await return_available(ledger, pledge, "pledge_refund") > 0:
+            pledge.status = "refunded"
+    await session.flush()
