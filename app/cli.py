@@ -7,12 +7,15 @@ import json
 import os
 import sys
 import tempfile
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from app import __version__
 from app.settings import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from app.demo import DemoKey
 
 cli = typer.Typer(
     help="Tributary: pooled, outcome-based funding of shared challenges.",
@@ -138,6 +141,32 @@ async def _verify(settings: Settings) -> dict[str, object]:
     try:
         async with database.read() as session:
             return asdict(await verify_ledger(session))
+    finally:
+        await database.dispose()
+
+
+@cli.command()
+def demo() -> None:
+    """Fill the database with a small, realistic market (idempotent) and print its API keys."""
+    settings = _settings_or_exit()
+    keys = asyncio.run(_demo(settings))
+    if keys is None:
+        typer.echo("The demo market is already in this database.")
+        return
+    typer.echo("Demo market created. API keys (shown once):")
+    for key in keys:
+        typer.echo(f"  {key.org:<32} {','.join(key.roles):<9} {key.secret}")
+
+
+async def _demo(settings: Settings) -> list[DemoKey] | None:
+    from app.db import Database
+    from app.demo import seed
+
+    if settings.is_sqlite:
+        await _migrate(settings)
+    database = Database.from_settings(settings)
+    try:
+        return await seed(database)
     finally:
         await database.dispose()
 

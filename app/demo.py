@@ -1,0 +1,204 @@
+"""`tributary demo`: a realistic little market, so a newcomer sees something real at once.
+
+Three SDG 6 challenges in Kenya with milestones, a steward, funders pledging on every kind
+of terms (direct, threshold met and not yet met, 1:1 and 1:2 matches, earmarked, anonymous,
+expiring with rollover), and the actors and verifiers who will deliver and check. It goes
+through the same domain services as the API, so every cent is in the ledger. Running it
+again on a database that has it changes nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db import Database
+from app.domain.challenges import service as challenges
+from app.domain.identity import service as identity
+from app.domain.identity.caller import ADMIN, Caller
+from app.domain.identity.models import Org
+from app.domain.money import service as money
+from app.domain.pledges import service as pledges
+from app.ledger.sqltypes import utcnow
+
+STEWARD = "Lake Basin Water Trust"
+ORGS: list[tuple[str, list[str], int]] = [  # name, roles, USD deposit in cents
+    (STEWARD, ["steward"], 0),
+    ("Aqua Foundation", ["funder"], 50_000_000),
+    ("Blue Horizon Bank", ["funder"], 30_000_000),
+    ("County Government of Kisumu", ["funder"], 10_000_000),
+    ("Friends of Lake Victoria", ["funder"], 2_000_000),
+    ("WellWorks Kenya", ["actor"], 0),
+    ("SunPump Engineering", ["actor"], 0),
+    ("EastAfrica Impact Audit", ["verifier"], 0),
+    ("WaterLab Nairobi", ["verifier"], 0),
+]
+
+
+@dataclass(frozen=True)
+class DemoKey:
+    org: str
+    roles: list[str]
+    secret: str
+
+
+def _as(org: Org) -> Caller:
+    return Caller(kind="org", org_id=org.id, roles=frozenset(org.roles))
+
+
+async def _orgs(session: AsyncSession) -> tuple[dict[str, Org], list[DemoKey]]:
+    orgs, keys = {}, []
+    for name, roles, deposit in ORGS:
+        org = await identity.create_org(session, ADMIN, name=name, roles=roles, public_name=name)
+        issued = await identity.issue_api_key(session, ADMIN, org.id, label="demo")
+        keys.append(DemoKey(name, roles, issued.secret))
+        orgs[name] = org
+        if deposit:
+            await money.deposit(
+                session,
+                ADMIN,
+                org.id,
+                amount=deposit,
+                currency="USD",
+                external_ref=f"demo-seed-{org.id}",
+            )
+    return orgs, keys
+
+
+async def _challenge(
+    session: AsyncSession, steward: Caller, title: str, targets: list[str], region: str
+) -> uuid.UUID:
+    spec = challenges.ChallengeSpec(
+        title=title,
+        description=f"{title}: pooled, outcome-based funding for SDG {', '.join(targets)}.",
+        currency="USD",
+        sdg_targets=targets,
+        region=region,
+        closes_at=utcnow() + timedelta(days=180),
+    )
+    challenge = await challenges.create_challenge(session, steward, spec)
+    await challenges.transition(session, steward, challenge.id, "open")
+    for title_, metric, unit, target, rule, cap, days in (
+        (
+            "Boreholes drilled and flowing",
+            "working boreholes",
+            "boreholes",
+            40,
+            "pro_rata",
+            12_000_000,
+            120,
+        ),
+        (
+            "Water quality certified",
+            "samples passing WHO limits",
+            "samples",
+            200,
+            "binary",
+            3_000_000,
+            150,
+        ),
+    ):
+        await challenges.create_milestone(
+            session,
+            steward,
+            challenge.id,
+            challenges.MilestoneSpec(
+                title=title_,
+                description="",
+                metric=metric,
+                unit=unit,
+                target=target,
+                payout_rule=rule,
+                budget_cap=cap,
+                quorum=2,
+                due_at=utcnow() + timedelta(days=days),
+            ),
+        )
+    return challenge.id
+
+
+async def _pledges(session: AsyncSession, orgs: dict[str, Org], ids: list[uuid.UUID]) -> None:
+    aqua, bank = _as(orgs["Aqua Foundation"]), _as(orgs["Blue Horizon Bank"])
+    county, friends = (
+        _as(orgs["County Government of Kisumu"]),
+        _as(orgs["Friends of Lake Victoria"]),
+    )
+    kisumu, nairobi, turkana = ids
+    soon, later = utcnow() + timedelta(days=60), utcnow() + timedelta(days=90)
+    plan = [
+        (bank, kisumu, pledges.PledgeSpec(amount=5_000_000, kind="match", match_ratio=Decimal(1))),
+        (aqua, kisumu, pledges.PledgeSpec(amount=8_000_000, kind="direct")),
+        (
+            county,
+            kisumu,
+            pledges.PledgeSpec(
+                amount=2_000_000, kind="threshold", threshold_amount=15_000_000, deadline=soon
+            ),
+        ),
+        (friends, kisumu, pledges.PledgeSpec(amount=250_000, kind="direct", anonymous=True)),
+        (
+            aqua,
+            nairobi,
+            pledges.PledgeSpec(amount=4_000_000, kind="direct", earmark_sdg_targets=["6.2"]),
+        ),
+        (
+            bank,
+            nairobi,
+            pledges.PledgeSpec(
+                amount=6_000_000, kind="threshold", threshold_amount=30_000_000, deadline=later
+            ),
+        ),
+        (
+            aqua,
+            turkana,
+            pledges.PledgeSpec(amount=3_000_000, kind="match", match_ratio=Decimal("0.5")),
+        ),
+        (
+            county,
+            turkana,
+            pledges.PledgeSpec(
+                amount=1_500_000,
+                kind="direct",
+                expires_at=later,
+                on_expiry="rollover",
+                rollover_challenge_id=kisumu,
+            ),
+        ),
+        (friends, turkana, pledges.PledgeSpec(amount=500_000, kind="direct", anonymous=True)),
+    ]
+    for caller, challenge_id, spec in plan:
+        await pledges.create_pledge(session, caller, challenge_id, spec)
+
+
+async def seed(database: Database) -> list[DemoKey] | None:
+    """Create the demo market; None if it is there already."""
+
+    async def work(session: AsyncSession) -> list[DemoKey] | None:
+        if await session.scalar(select(Org.id).where(Org.name == STEWARD)) is not None:
+            return None
+        orgs, keys = await _orgs(session)
+        steward = _as(orgs[STEWARD])
+        ids = [
+            await _challenge(
+                session, steward, "Safe water for Kisumu County", ["6.1", "6.4"], "KE-17"
+            ),
+            await _challenge(
+                session,
+                steward,
+                "Sanitation in Nairobi's informal settlements",
+                ["6.2", "6.3"],
+                "KE-30",
+            ),
+            await _challenge(
+                session, steward, "Drought-resilient wells in Turkana", ["6.1", "6.5"], "KE-43"
+            ),
+        ]
+        await _pledges(session, orgs, ids)
+        return keys
+
+    return await database.transaction(work)
