@@ -412,3 +412,60 @@ async def test_the_pledge_endpoints_need_the_funder_role(client: httpx.AsyncClie
     actor = await make_org(client, "actor")
     response = await pledge(client, actor, challenge["id"], amount=1)
     assert response.status_code == 403
+
+
+async def test_the_apps_own_due_work_releases_a_missed_threshold(
+    database: Database, settings: object
+) -> None:
+    import asyncio
+
+    from app.main import create_app
+    from app.settings import Settings
+
+    assert isinstance(settings, Settings)
+    app = create_app(settings.model_copy(update={"due_work_interval_seconds": 0.05}), database)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://t") as client,
+    ):
+        challenge, _ = await open_challenge(client)
+        alice = await funder(client, 700)
+        soon = (datetime.now(UTC) + timedelta(seconds=1)).isoformat()
+        held = (
+            await pledge(
+                client,
+                alice,
+                challenge["id"],
+                kind="threshold",
+                amount=700,
+                threshold_amount=10_000,
+                deadline=soon,
+            )
+        ).json()
+        for _ in range(100):
+            if (await read_pledge(client, held["id"]))["status"] == "released":
+                break
+            await asyncio.sleep(0.05)
+        assert (await read_pledge(client, held["id"]))["status"] == "released"
+        assert await available(client, alice) == (700, 0)
+
+
+async def test_concurrent_due_work_expires_each_pledge_once(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    import asyncio
+
+    challenge, _ = await open_challenge(client)
+    alice = await funder(client, 100_000)
+    made = [
+        (await pledge(client, alice, challenge["id"], amount=1_000, expires_at=future(1))).json()
+        for _ in range(20)
+    ]
+    later = datetime.now(UTC) + timedelta(days=2)
+    await asyncio.gather(*(due_work_at(database, later) for _ in range(4)))
+    while (await due_work_at(database, later)).processed["pledge_expiry"]:
+        pass
+    for item in made:
+        assert (await read_pledge(client, item["id"]))["returned"] == 1_000
+    assert await available(client, alice) == (100_000, 0)

@@ -294,10 +294,20 @@ async def _due_ids(
 
 
 async def _lock_due(session: AsyncSession, pledge_id: uuid.UUID) -> tuple[Pledge, Challenge] | None:
+    """Claim a due pledge: its challenge's row with FOR UPDATE SKIP LOCKED (a challenge
+    another process is settling is left for the next round), then the pledge itself, whose
+    state is re-read under the lock so nothing is done twice."""
     pledge = await session.get(Pledge, pledge_id)
     if pledge is None:
         return None
-    challenge = await challenges.get_challenge(session, pledge.challenge_id, lock=True)
+    query = select(Challenge).where(Challenge.id == pledge.challenge_id)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    challenge = (
+        await session.scalars(query.execution_options(populate_existing=True))
+    ).one_or_none()
+    if challenge is None:
+        return None
     await session.refresh(pledge, with_for_update=True)
     return pledge, challenge
 
