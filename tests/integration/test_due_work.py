@@ -64,7 +64,8 @@ async def test_due_work_voids_timed_out_holds_and_then_has_nothing_to_do(
     first = await run_due_work(database)
     second = await run_due_work(database)
     assert first.processed["pending_timeouts"] == 3
-    assert second.processed == {"pending_timeouts": 0, "idempotency_expiry": 0}
+    assert set(second.processed) >= {"pending_timeouts", "idempotency_expiry"}
+    assert all(count == 0 for count in second.processed.values())
     assert first.failed == second.failed == []
     assert await held(database, wallet) == 0
 
