@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -14,7 +13,7 @@ from starlette.responses import Response
 from app.api.auth import CallerDep
 from app.api.deps import DatabaseDep
 from app.api.docs import error_responses
-from app.api.pagination import Cursor, Limit, decode_cursor, encode_cursor
+from app.api.pagination import Cursor, Limit, decode_position, encode_position
 from app.api.schemas.base import Page
 from app.api.schemas.market import (
     ChallengeCreate,
@@ -27,7 +26,6 @@ from app.api.schemas.market import (
 from app.api.writes import run_write
 from app.domain.challenges import service as challenges
 from app.domain.challenges.models import Challenge, Milestone
-from app.domain.errors import Unprocessable
 
 router = APIRouter(prefix="/v1", tags=["challenges"])
 
@@ -108,19 +106,6 @@ _transition_route(
 )
 
 
-def _decode_position(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
-    position = decode_cursor(cursor)
-    if position is None:
-        return None
-    try:
-        stamp, raw_id = position.split("|", 1)
-        return datetime.fromisoformat(stamp), uuid.UUID(raw_id)
-    except ValueError:
-        raise Unprocessable(
-            "The cursor is not one this API issued.", code="invalid_cursor"
-        ) from None
-
-
 @router.get(
     "/challenges",
     response_model=Page[ChallengeOut],
@@ -141,12 +126,12 @@ async def list_challenges(
             status=status,
             sdg=sdg,
             region=region,
-            after=_decode_position(cursor),
+            after=decode_position(cursor),
             limit=limit + 1,
         )
         items = [_challenge_out(await _with_totals(session, c)) for c in found[:limit]]
     last = found[limit - 1] if len(found) > limit else None
-    next_cursor = encode_cursor(f"{last.created_at.isoformat()}|{last.id}") if last else None
+    next_cursor = encode_position(last.created_at, last.id) if last else None
     return Page[ChallengeOut](items=items, next_cursor=next_cursor)
 
 

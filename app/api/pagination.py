@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import uuid
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Query
@@ -42,3 +44,21 @@ def decode_int_cursor(cursor: str | None) -> int | None:
     if not position.isdigit() or len(position) > 19:
         raise Unprocessable("The cursor is not one this API issued.", code="invalid_cursor")
     return int(position)
+
+
+def encode_position(created_at: datetime, item_id: uuid.UUID) -> str:
+    """A cursor after the item with this creation time and id (lists ordered by both)."""
+    return encode_cursor(f"{created_at.isoformat()}|{item_id}")
+
+
+def decode_position(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
+    position = decode_cursor(cursor)
+    if position is None:
+        return None
+    try:
+        stamp, raw_id = position.split("|", 1)
+        return datetime.fromisoformat(stamp), uuid.UUID(raw_id)
+    except ValueError:
+        raise Unprocessable(
+            "The cursor is not one this API issued.", code="invalid_cursor"
+        ) from None

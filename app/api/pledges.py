@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from decimal import Decimal
 
 from fastapi import APIRouter
@@ -14,11 +13,10 @@ from starlette.responses import Response
 from app.api.auth import CallerDep
 from app.api.deps import DatabaseDep
 from app.api.docs import error_responses
-from app.api.pagination import Cursor, Limit, decode_cursor, encode_cursor
+from app.api.pagination import Cursor, Limit, decode_position, encode_position
 from app.api.schemas.base import Page
 from app.api.schemas.market import EarmarkOut, PledgeCreate, PledgeOut
 from app.api.writes import run_write
-from app.domain.errors import Unprocessable
 from app.domain.identity.caller import Caller
 from app.domain.pledges import service as pledges
 from app.domain.pledges.models import Pledge
@@ -137,21 +135,12 @@ async def list_org_pledges(
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Page[PledgeOut]:
-    after = None
-    position = decode_cursor(cursor)
-    if position is not None:
-        try:
-            stamp, raw_id = position.split("|", 1)
-            after = (datetime.fromisoformat(stamp), uuid.UUID(raw_id))
-        except ValueError:
-            raise Unprocessable(
-                "The cursor is not one this API issued.", code="invalid_cursor"
-            ) from None
+    after = decode_position(cursor)
     async with database.read() as session:
         found = await pledges.list_org_pledges(
             session, caller, org_id, after=after, limit=limit + 1
         )
         items = [_pledge_out(await _present(session, caller, p)) for p in found[:limit]]
     last = found[limit - 1] if len(found) > limit else None
-    next_cursor = encode_cursor(f"{last.created_at.isoformat()}|{last.id}") if last else None
+    next_cursor = encode_position(last.created_at, last.id) if last else None
     return Page[PledgeOut](items=items, next_cursor=next_cursor)

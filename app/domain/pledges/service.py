@@ -8,6 +8,7 @@ challenges proceed in parallel.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_DOWN, Decimal
@@ -312,41 +313,54 @@ async def _lock_due(session: AsyncSession, pledge_id: uuid.UUID) -> tuple[Pledge
     return pledge, challenge
 
 
-async def release_missed_thresholds(session: AsyncSession, now: datetime) -> int:
-    """Due work: threshold pledges whose deadline passed unmet go back to the wallet."""
+async def _process_due(
+    session: AsyncSession,
+    column: InstrumentedAttribute[datetime | None],
+    now: datetime,
+    still_due: Callable[[Pledge], bool],
+    act: Callable[[Pledge], Awaitable[None]],
+) -> int:
+    """Claim each due pledge (see `_lock_due`), re-check it under the lock, act on it."""
     done = 0
-    for pledge_id in await _due_ids(session, Pledge.deadline, now):
+    for pledge_id in await _due_ids(session, column, now):
         locked = await _lock_due(session, pledge_id)
-        if locked is None:
+        if locked is None or not still_due(locked[0]):
             continue
-        pledge, _ = locked
-        if pledge.kind != "threshold" or pledge.status != "held" or pledge.deadline is None:
-            continue
-        if pledge.deadline > now:
-            continue
-        await settlement.release_hold(Ledger(session), pledge, "deadline")
-        pledge.status = "released"
+        await act(locked[0])
         done += 1
     await session.flush()
     return done
+
+
+async def release_missed_thresholds(session: AsyncSession, now: datetime) -> int:
+    """Due work: threshold pledges whose deadline passed unmet go back to the wallet."""
+
+    async def release(pledge: Pledge) -> None:
+        await settlement.release_hold(Ledger(session), pledge, "deadline")
+        pledge.status = "released"
+
+    return await _process_due(
+        session,
+        Pledge.deadline,
+        now,
+        lambda p: p.kind == "threshold" and p.status == "held" and _passed(p.deadline, now),
+        release,
+    )
 
 
 async def expire_pledges(session: AsyncSession, now: datetime) -> int:
     """Due work: expired pledges return their unallocated money, or roll it over."""
-    done = 0
-    for pledge_id in await _due_ids(session, Pledge.expires_at, now):
-        locked = await _lock_due(session, pledge_id)
-        if locked is None:
-            continue
-        pledge, _ = locked
-        if pledge.status not in ("held", "active") or pledge.expires_at is None:
-            continue
-        if pledge.expires_at > now:
-            continue
-        await _expire(session, pledge)
-        done += 1
-    await session.flush()
-    return done
+    return await _process_due(
+        session,
+        Pledge.expires_at,
+        now,
+        lambda p: p.status in ("held", "active") and _passed(p.expires_at, now),
+        lambda p: _expire(session, p),
+    )
+
+
+def _passed(moment: datetime | None, now: datetime) -> bool:
+    return moment is not None and moment <= now
 
 
 async def _expire(session: AsyncSession, pledge: Pledge) -> None:
