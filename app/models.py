@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import MetaData
 
 import app.domain.challenges.models
+import app.domain.delivery.models
 import app.domain.idempotency.models
 import app.domain.identity.models
 import app.domain.money.models

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,11 +21,13 @@ from app.api.schemas.market import (
     ChallengeStatus,
     MilestoneCreate,
     MilestoneOut,
+    PayoutOut,
     TotalsOut,
 )
 from app.api.writes import run_write
 from app.domain.challenges import service as challenges
 from app.domain.challenges.models import Challenge, Milestone
+from app.domain.delivery import claims
 
 router = APIRouter(prefix="/v1", tags=["challenges"])
 
@@ -53,8 +55,9 @@ def _challenge_out(item: Presented) -> ChallengeOut:
     )
 
 
-def _milestone_out(milestone: Milestone) -> MilestoneOut:
-    return MilestoneOut.model_validate(milestone)
+def milestone_out(milestone: Milestone, payout: dict[str, Any] | None) -> MilestoneOut:
+    out = MilestoneOut.model_validate(milestone)
+    return out.model_copy(update={"payout": PayoutOut.model_validate(payout) if payout else None})
 
 
 @router.post(
@@ -161,7 +164,7 @@ async def create_milestone(
     return await run_write(
         request,
         lambda s: challenges.create_milestone(s, caller, challenge_id, spec),
-        _milestone_out,
+        lambda milestone: milestone_out(milestone, None),
         status_code=201,
     )
 
@@ -174,7 +177,10 @@ async def create_milestone(
 )
 async def list_milestones(challenge_id: uuid.UUID, database: DatabaseDep) -> list[MilestoneOut]:
     async with database.read() as session:
-        return [_milestone_out(m) for m in await challenges.list_milestones(session, challenge_id)]
+        return [
+            milestone_out(m, await claims.payout_of(session, m.id))
+            for m in await challenges.list_milestones(session, challenge_id)
+        ]
 
 
 @router.get(
@@ -185,4 +191,5 @@ async def list_milestones(challenge_id: uuid.UUID, database: DatabaseDep) -> lis
 )
 async def get_milestone(milestone_id: uuid.UUID, database: DatabaseDep) -> MilestoneOut:
     async with database.read() as session:
-        return _milestone_out(await challenges.get_milestone(session, milestone_id))
+        milestone = await challenges.get_milestone(session, milestone_id)
+        return milestone_out(milestone, await claims.payout_of(session, milestone.id))

@@ -15,7 +15,7 @@ from app.api.deps import DatabaseDep
 from app.api.docs import error_responses
 from app.api.pagination import Cursor, Limit, decode_position, encode_position
 from app.api.schemas.base import Page
-from app.api.schemas.market import EarmarkOut, PledgeCreate, PledgeOut
+from app.api.schemas.market import EarmarkOut, PayoutSplitOut, PledgeCreate, PledgeOut
 from app.api.writes import run_write
 from app.domain.identity.caller import Caller
 from app.domain.pledges import service as pledges
@@ -60,6 +60,10 @@ def _pledge_out(item: Presented) -> PledgeOut:
         rollover_challenge_id=pledge.rollover_challenge_id,
         rolled_into_pledge_id=pledge.rolled_into_pledge_id,
         anonymous=pledge.anonymous,
+        paid_to=[
+            PayoutSplitOut(org_id=org_id, amount=amount)
+            for org_id, amount in sorted(money.paid_to.items())
+        ],
         created_at=pledge.created_at,
     )
 

@@ -16,6 +16,7 @@ from typing import Protocol, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.domain.delivery import claims as delivery_claims
 from app.domain.idempotency import service as idempotency
 from app.domain.pledges import service as pledges
 from app.ledger import Ledger
@@ -50,6 +51,7 @@ def jobs_for(signer: TreeSigner | None) -> dict[str, Job]:
         "idempotency_expiry": _purge_idempotency_keys,
         "threshold_deadlines": pledges.release_missed_thresholds,
         "pledge_expiry": pledges.expire_pledges,
+        "milestone_due_dates": delivery_claims.fail_overdue_milestones,
     }
     if signer is not None:
         from app.ledger.seal import seal_pending  # optional: only with a signing key

@@ -37,6 +37,7 @@ class Case:
     body: Any = None
     role: str | None = None  # the role the owner needs; None = any organisation
     aliases: dict[str, str] = field(default_factory=dict)  # path parameter -> world value
+    needs: str = ""  # "", "bid", "award" or "claim": how far the world's milestone gets
 
 
 def authenticated(**statuses: int) -> dict[str, int]:
@@ -187,6 +188,91 @@ CASES = [
         authenticated(other_org=404, owner=200, admin=200),
     ),
     Case(
+        "form swarm",
+        "POST",
+        "/v1/swarms",
+        authenticated(other_org=422, owner_without_role=403, owner=201, admin=403),
+        body={"name": "S", "members": [{"org_id": "{org_id}", "share_bps": 10000}]},
+        role="actor",
+    ),
+    Case(
+        "accept swarm",
+        "POST",
+        "/v1/swarms/{swarm_id}/accept",
+        authenticated(other_org=403, owner=200, admin=403),
+        role="actor",
+        needs="bid",
+    ),
+    Case("read swarm", "GET", "/v1/swarms/{swarm_id}", PUBLIC, role="actor", needs="bid"),
+    Case(
+        "bid",
+        "POST",
+        "/v1/milestones/{milestone_id}/bids",
+        authenticated(other_org=403, owner_without_role=403, owner=201, admin=403),
+        body={"swarm_id": "{swarm_id}", "amount": 5, "plan": "p"},
+        role="actor",
+        needs="bid",
+    ),
+    Case(
+        "list bids",
+        "GET",
+        "/v1/milestones/{milestone_id}/bids",
+        authenticated(other_org=200, owner=200, admin=200),
+        role="actor",
+        needs="bid",
+    ),
+    Case(
+        "award bid",
+        "POST",
+        "/v1/bids/{bid_id}/award",
+        authenticated(other_org=403, owner_without_role=403, owner=200, admin=403),
+        role="steward",
+        needs="bid",
+    ),
+    Case(
+        "withdraw bid",
+        "POST",
+        "/v1/bids/{bid_id}/withdraw",
+        authenticated(other_org=403, owner=200, admin=403),
+        role="actor",
+        needs="bid",
+    ),
+    Case(
+        "assign verifiers",
+        "PUT",
+        "/v1/milestones/{milestone_id}/verifiers",
+        authenticated(other_org=403, owner_without_role=403, owner=200, admin=403),
+        body={"org_ids": ["{verifier_id}"]},
+        role="steward",
+        needs="bid",
+    ),
+    Case(
+        "claim",
+        "POST",
+        "/v1/milestones/{milestone_id}/claims",
+        authenticated(other_org=403, owner_without_role=403, owner=201, admin=403),
+        body={"reported_value": 1, "evidence": [{"uri": "https://e.example/r"}]},
+        role="actor",
+        needs="award",
+    ),
+    Case(
+        "read claim",
+        "GET",
+        "/v1/claims/{claim_id}",
+        authenticated(other_org=404, owner=200, admin=200),
+        role="actor",
+        needs="claim",
+    ),
+    Case(
+        "attest",
+        "POST",
+        "/v1/claims/{claim_id}/attestations",
+        authenticated(other_org=404, owner_without_role=403, owner=201, admin=403),
+        body={"verdict": "approve", "value": 1},
+        role="verifier",
+        needs="claim",
+    ),
+    Case(
         "verify ledger",
         "GET",
         "/v1/ledger/verify",
@@ -220,6 +306,8 @@ async def build_world(client: httpx.AsyncClient, case: Case) -> World:
     )
     assert funded.status_code == 201, funded.text
     ids = await _market(client, owner if case.role == "steward" else None, owner, other)
+    if case.needs:
+        ids.update(await _delivery(client, case, owner, ids))
     return World(
         owner, owner_without_role, other, revoked.json()["secret"], spare.json()["id"], ids
     )
@@ -231,7 +319,7 @@ async def _market(
     """A draft and an open challenge (the owner's, if it is a steward), a milestone, and a
     held pledge of the owner's when it can fund one."""
     steward = steward or await make_org(client, "steward")
-    ids: dict[str, str] = {}
+    ids: dict[str, str] = {"steward_secret": steward.secret}
     for name in ("draft_challenge_id", "challenge_id"):
         made = await client.post(
             "/v1/challenges",
@@ -273,6 +361,55 @@ async def _market(
     if held.status_code == 201:
         ids["pledge_id"] = held.json()["id"]
     return ids
+
+
+async def _delivery(
+    client: httpx.AsyncClient, case: Case, owner: OrgHandle, ids: dict[str, str]
+) -> dict[str, str]:
+    """A swarm and its bid on the world's milestone; then (needs) the award and a claim."""
+    lead = owner if case.role == "actor" else await make_org(client, "actor")
+    verifier = owner if case.role == "verifier" else await make_org(client, "verifier")
+    swarm = await client.post(
+        "/v1/swarms",
+        json={"name": "W", "members": [{"org_id": lead.id, "share_bps": 10_000}]},
+        headers=lead.headers,
+    )
+    bid = await client.post(
+        f"/v1/milestones/{ids['milestone_id']}/bids",
+        json={"swarm_id": swarm.json()["id"], "amount": 10, "plan": "p"},
+        headers=lead.headers,
+    )
+    found = {"swarm_id": swarm.json()["id"], "bid_id": bid.json()["id"], "verifier_id": verifier.id}
+    funder = await make_org(client, "funder")
+    await client.post(
+        f"/v1/orgs/{funder.id}/deposits",
+        json={"amount": 100, "currency": "USD", "external_ref": f"d-{funder.id}"},
+        headers=ADMIN,
+    )
+    await client.post(
+        f"/v1/challenges/{ids['challenge_id']}/pledges",
+        json={"amount": 100, "kind": "direct"},
+        headers=funder.headers,
+    )
+    if case.needs in ("award", "claim"):
+        headers = {"Authorization": f"Bearer {ids['steward_secret']}"}
+        awarded = await client.post(f"/v1/bids/{found['bid_id']}/award", headers=headers)
+        assert awarded.status_code == 200, awarded.text
+        assigned = await client.put(
+            f"/v1/milestones/{ids['milestone_id']}/verifiers",
+            json={"org_ids": [verifier.id]},
+            headers=headers,
+        )
+        assert assigned.status_code == 200, assigned.text
+    if case.needs == "claim":
+        claim = await client.post(
+            f"/v1/milestones/{ids['milestone_id']}/claims",
+            json={"reported_value": 1, "evidence": [{"uri": "https://e.example/r"}]},
+            headers=lead.headers,
+        )
+        assert claim.status_code == 201, claim.text
+        found["claim_id"] = claim.json()["id"]
+    return found
 
 
 def headers_for(principal: str, world: World) -> dict[str, str]:

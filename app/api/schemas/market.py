@@ -76,8 +76,8 @@ class PayoutSplitOut(ResponseModel):
 
 class PayoutOut(ResponseModel):
     amount: int
-    outcome_value: int
-    outcome_fraction: str
+    outcome_value: str = Field(description="Median of the approvers' values, as an exact decimal")
+    outcome_fraction: str = Field(description="min(1, value/target) or 0/1, as a decimal")
     splits: list[PayoutSplitOut]
 
 
@@ -149,4 +149,7 @@ class PledgeOut(ResponseModel):
     rollover_challenge_id: uuid.UUID | None
     rolled_into_pledge_id: uuid.UUID | None
     anonymous: bool
+    paid_to: list[PayoutSplitOut] = Field(
+        default_factory=list, description="Which organisations this pledge's money paid"
+    )
     created_at: datetime

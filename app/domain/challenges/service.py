@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.domain import policies
 from app.domain.challenges import rules
 from app.domain.challenges.models import Challenge, ChallengeTarget, Milestone
+from app.domain.delivery import statements
 from app.domain.errors import InvalidState, NotFound, Unprocessable
 from app.domain.identity.caller import Caller
 from app.domain.money import chart
@@ -149,9 +150,12 @@ async def totals(session: AsyncSession, challenge: Challenge) -> Totals:
     accounts = [chart.pledge_account_id(pid, challenge.currency) for pid in pledge_ids]
     balances = await ledger.balances(accounts)
     returned = await ledger.debited_by_kind(accounts, REFUND_KINDS)
+    delivered = await statements.challenge_delivery(session, challenge.id, challenge.currency)
     return Totals(
         held=sum(b.credits_pending for b in balances.values()),
         available=sum(b.credit_balance for b in balances.values()),
+        allocated=delivered.allocated,
+        paid=delivered.paid,
         returned=returned,
     )
 

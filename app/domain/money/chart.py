@@ -60,3 +60,25 @@ async def pledge_account(ledger: Ledger, pledge_id: uuid.UUID, currency: str) ->
         owner_ref=pledge_ref(pledge_id),
         flags=AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS,
     )
+
+
+def escrow_ref(milestone_id: uuid.UUID, pledge_id: uuid.UUID) -> str:
+    return f"escrow:{milestone_id}:{pledge_id}"
+
+
+def escrow_account_id(milestone_id: uuid.UUID, pledge_id: uuid.UUID, currency: str) -> uuid.UUID:
+    return Ledger.account_id_for(
+        code="escrow", currency=currency, owner_ref=escrow_ref(milestone_id, pledge_id)
+    )
+
+
+async def escrow_account(
+    ledger: Ledger, milestone_id: uuid.UUID, pledge_id: uuid.UUID, currency: str
+) -> Account:
+    """Money of one pledge reserved for one awarded milestone: never below zero."""
+    return await ledger.open_account(
+        code="escrow",
+        currency=currency,
+        owner_ref=escrow_ref(milestone_id, pledge_id),
+        flags=AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS,
+    )

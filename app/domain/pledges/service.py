@@ -20,6 +20,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from app.domain import policies
 from app.domain.challenges import service as challenges
 from app.domain.challenges.models import Challenge, Milestone
+from app.domain.delivery import statements
 from app.domain.errors import Forbidden, InsufficientFunds, InvalidState, NotFound, Unprocessable
 from app.domain.identity.caller import Caller
 from app.domain.money import chart
@@ -56,6 +57,7 @@ class PledgeAmounts:
     allocated: int = 0
     paid: int = 0
     returned: int = 0
+    paid_to: dict[uuid.UUID, int] = field(default_factory=dict)
 
 
 def _ratio_bps(ratio: Decimal) -> int:
@@ -218,8 +220,8 @@ def shows_funder(caller: Caller | None, pledge: Pledge) -> bool:
 
 
 async def amounts(session: AsyncSession, pledges: list[Pledge]) -> dict[uuid.UUID, PledgeAmounts]:
-    """held / available / returned of each pledge, from the ledger (allocated and paid come
-    with awards and payouts)."""
+    """held / available / allocated / paid (and to whom) / returned of each pledge, from the
+    ledger."""
     ledger = Ledger(session)
     accounts = {p.id: chart.pledge_account_id(p.id, p.currency) for p in pledges}
     balances = await ledger.balances(accounts.values())
@@ -228,10 +230,14 @@ async def amounts(session: AsyncSession, pledges: list[Pledge]) -> dict[uuid.UUI
         account = accounts[pledge.id]
         balance = balances.get(account)
         returned = await ledger.debited_by_kind([account], RETURN_KINDS)
+        delivered = await statements.pledge_delivery(session, pledge)
         result[pledge.id] = PledgeAmounts(
             held=balance.credits_pending if balance else 0,
             available=balance.credit_balance if balance else 0,
+            allocated=delivered.allocated,
+            paid=delivered.paid,
             returned=returned,
+            paid_to=delivered.paid_to,
         )
     return result
 
