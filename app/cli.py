@@ -123,7 +123,7 @@ async def _work(settings: Settings, interval_seconds: float) -> None:
 
 @cli.command()
 def verify() -> None:
-    """Check every invariant of the ledger; exit 1 if any is broken."""
+    """Check every invariant of the ledger and the flow rollup; exit 1 if any is broken."""
     settings = _settings_or_exit()
     report = asyncio.run(_verify(settings))
     typer.echo(json.dumps(report, indent=2))
@@ -135,12 +135,12 @@ async def _verify(settings: Settings) -> dict[str, object]:
     from dataclasses import asdict
 
     from app.db import Database
-    from app.ledger import verify as verify_ledger
+    from app.domain.ledger_audit import verify_all
 
     database = Database.from_settings(settings)
     try:
         async with database.read() as session:
-            return asdict(await verify_ledger(session))
+            return asdict(await verify_all(session))
     finally:
         await database.dispose()
 

@@ -8,7 +8,19 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app import __version__
-from app.api import audit, bids, challenges, claims, health, ledger, money, orgs, pledges, swarms
+from app.api import (
+    audit,
+    bids,
+    challenges,
+    claims,
+    health,
+    ledger,
+    money,
+    orgs,
+    pledges,
+    public,
+    swarms,
+)
 from app.api.errors import install_error_handlers
 from app.api.middleware import EdgeMiddleware
 from app.api.ratelimit import build_rate_limiter
@@ -65,6 +77,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(claims.router)
     app.include_router(ledger.router)
     app.include_router(audit.router)
+    app.include_router(public.router)
     app.add_middleware(EdgeMiddleware, max_body_bytes=settings.max_body_bytes)
     return app
 

@@ -3,7 +3,8 @@
 Every test that asks for `database` (directly or through `client`) runs twice: once on a
 fresh PostgreSQL database created for this run (and dropped after it), once on an embedded
 SQLite file. Between tests the data is wiped so each test starts from an empty, migrated
-schema, and the ledger's invariants are checked after every test that touched the database.
+schema, and after every test that touched the database the ledger's invariants are checked,
+and that the funding-flow rollup equals what the journal implies.
 """
 
 from __future__ import annotations
@@ -19,15 +20,15 @@ import pytest
 from sqlalchemy import text
 
 from app.db import Database
-from app.ledger import verify
+from app.domain.ledger_audit import verify_all
 from app.ledger.accounts import forget_all_accounts
 from app.main import create_app
 from app.migrations import upgrade
 from app.settings import Settings
 from tests.support.postgres import create_database, drop_database, postgres_server
+from tests.support.signing import SIGNING_KEY
 
 ADMIN_TOKEN = "test-admin-token-0123456789abcdef"
-SIGNING_KEY = "dHJpYnV0YXJ5LXRlc3Qtc2lnbmluZy1rZXktMzJieXQ="  # 32 bytes, tests only
 BACKENDS = ["postgresql", "sqlite"]
 
 
@@ -110,13 +111,13 @@ async def _reset(database: Database, database_url: str) -> None:
 async def database(
     migrated_database: Database, database_url: str, request: pytest.FixtureRequest
 ) -> AsyncIterator[Database]:
-    """The run's database, emptied before the test; the ledger's invariants are checked
-    after it (unless the test tampers with the ledger on purpose)."""
+    """The run's database, emptied before the test; the ledger's invariants and the flow
+    rollup are checked after it (unless the test tampers with the ledger on purpose)."""
     await _reset(migrated_database, database_url)
     yield migrated_database
     if request.node.get_closest_marker("tampers_ledger") is None:
         async with migrated_database.read() as session:
-            report = await verify(session)
+            report = await verify_all(session)
         assert report.ok, f"ledger invariants broken after the test: {report.violations}"
 
 

@@ -28,10 +28,11 @@ from app.api.writes import run_write
 from app.domain.challenges import service as challenges
 from app.domain.challenges.models import Challenge, Milestone
 from app.domain.delivery import claims
+from app.domain.flows.totals import Totals
 
 router = APIRouter(prefix="/v1", tags=["challenges"])
 
-Presented = tuple[Challenge, challenges.Totals]
+Presented = tuple[Challenge, Totals]
 
 
 async def _with_totals(session: AsyncSession, challenge: Challenge) -> Presented:
@@ -132,7 +133,9 @@ async def list_challenges(
             after=decode_position(cursor),
             limit=limit + 1,
         )
-        items = [_challenge_out(await _with_totals(session, c)) for c in found[:limit]]
+        page = found[:limit]
+        totals = await challenges.totals_of(session, [c.id for c in page])
+        items = [_challenge_out((c, totals[c.id])) for c in page]
     last = found[limit - 1] if len(found) > limit else None
     next_cursor = encode_position(last.created_at, last.id) if last else None
     return Page[ChallengeOut](items=items, next_cursor=next_cursor)

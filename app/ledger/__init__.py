@@ -34,6 +34,8 @@ from app.ledger.errors import (
     LimitExceeded,
     PendingNotOpen,
 )
+from app.ledger.lines import PostedLine
+from app.ledger.lines import posted_lines as _posted_lines
 from app.ledger.model import (
     Account,
     AccountFlags,
@@ -64,6 +66,7 @@ __all__ = [
     "LimitExceeded",
     "PendingNotOpen",
     "Phase",
+    "PostedLine",
     "Posting",
     "PostingRecord",
     "VerifyReport",
@@ -115,6 +118,12 @@ class Ledger:
     async def debited_by_kind(self, account_ids: Iterable[uuid.UUID], kinds: Iterable[str]) -> int:
         """Posted debits of these accounts by entries of these kinds (e.g. refunds)."""
         return await _balances.debited_by_kind(self.session, account_ids, kinds)
+
+    async def posted_lines(
+        self, codes: Sequence[str], kinds: Sequence[str] | None = None
+    ) -> list[PostedLine]:
+        """Every posted line of accounts with these codes, for audits and reconciliations."""
+        return await _posted_lines(self.session, codes, kinds)
 
     async def get_account(self, account_id: uuid.UUID) -> Account:
         return await _accounts.get_account(self.session, account_id)

@@ -14,7 +14,9 @@ from typing import Any
 import httpx
 import pytest
 
+from app.db import Database
 from tests.support.factories import ADMIN, OrgHandle, bearer, make_org
+from tests.support.signing import seal_everything
 
 ALL_ROLES = ("funder", "actor", "verifier", "steward")
 PRINCIPALS = (
@@ -37,7 +39,8 @@ class Case:
     body: Any = None
     role: str | None = None  # the role the owner needs; None = any organisation
     aliases: dict[str, str] = field(default_factory=dict)  # path parameter -> world value
-    needs: str = ""  # "", "bid", "award" or "claim": how far the world's milestone gets
+    needs: str = ""  # "", "bid", "award", "claim" or "sealed": how far the world gets
+    query: str = ""  # appended to the path as it is requested
 
 
 def authenticated(**statuses: int) -> dict[str, int]:
@@ -278,6 +281,26 @@ CASES = [
         "/v1/ledger/verify",
         authenticated(other_org=403, owner=403, admin=200),
     ),
+    Case("public flows", "GET", "/v1/public/flows", PUBLIC, query="?challenge_id={challenge_id}"),
+    Case("public stats", "GET", "/v1/public/stats", PUBLIC),
+    Case("log key", "GET", "/v1/public/ledger/key", PUBLIC),
+    Case("tree head", "GET", "/v1/public/ledger/tree-head", PUBLIC, needs="sealed"),
+    Case(
+        "inclusion proof",
+        "GET",
+        "/v1/public/ledger/entries/{entry_id}/proof",
+        PUBLIC,
+        aliases={"entry_id": "pledge_id"},
+        needs="sealed",
+    ),
+    Case(
+        "consistency proof",
+        "GET",
+        "/v1/public/ledger/consistency",
+        PUBLIC,
+        query="?first=1&second=1",
+        needs="sealed",
+    ),
 ]
 
 
@@ -306,7 +329,7 @@ async def build_world(client: httpx.AsyncClient, case: Case) -> World:
     )
     assert funded.status_code == 201, funded.text
     ids = await _market(client, owner if case.role == "steward" else None, owner, other)
-    if case.needs:
+    if case.needs in ("bid", "award", "claim"):
         ids.update(await _delivery(client, case, owner, ids))
     return World(
         owner, owner_without_role, other, revoked.json()["secret"], spare.json()["id"], ids
@@ -449,9 +472,11 @@ MATRIX = [
 
 @pytest.mark.parametrize(("case", "principal"), MATRIX)
 async def test_endpoint_answers_each_caller_as_the_contract_says(
-    client: httpx.AsyncClient, case: Case, principal: str
+    client: httpx.AsyncClient, database: Database, case: Case, principal: str
 ) -> None:
     world = await build_world(client, case)
+    if case.needs == "sealed":
+        await seal_everything(database)
     replacements = {
         "org_id": world.owner.id,
         "key_id": world.spare_key_id,
@@ -459,7 +484,7 @@ async def test_endpoint_answers_each_caller_as_the_contract_says(
         **world.ids,
     }
     replacements.update({param: world.ids[source] for param, source in case.aliases.items()})
-    path = _format(case.path, replacements)
+    path = _format(case.path + case.query, replacements)
     response = await client.request(
         case.method,
         path,

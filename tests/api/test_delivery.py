@@ -412,3 +412,61 @@ async def test_claims_and_attestations_are_for_the_right_parties_only(
         ({}, 401),
     ):
         assert (await client.get(f"/v1/claims/{made['id']}", headers=headers)).status_code == status
+
+
+async def test_escrow_that_comes_back_to_an_expired_pledge_goes_on_to_the_funders_wallet(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    market = await build(client)
+    cid = market.challenge["id"]
+    leaving = await funder(client, 1_000)
+    staying = await funder(client, 1_000)
+    gone = (await pledge(client, leaving, cid, amount=1_000, expires_at=future(10))).json()
+    await pledge(client, staying, cid, amount=1_000)
+    offer = (await bid(client, market, 2_000)).json()
+    assert (
+        await client.post(f"/v1/bids/{offer['id']}/award", headers=market.steward.headers)
+    ).status_code == 200
+    now = datetime.now(UTC)
+    await due_work_at(database, now + timedelta(days=11))  # expires with nothing unallocated
+    assert (await read_pledge(client, gone["id"]))["status"] == "expired"
+    assert await available(client, leaving) == (0, 0)
+    await due_work_at(database, now + timedelta(days=61))  # the milestone fails
+    assert await available(client, leaving) == (1_000, 0)  # not stranded in the pledge
+    assert (await read_pledge(client, gone["id"]))["available"] == 0
+    kept = await totals(client, cid)
+    assert (kept["available"], kept["allocated"], kept["returned"]) == (1_000, 0, 1_000)
+
+
+async def test_cancelling_a_challenge_fails_its_awarded_milestones_and_returns_their_escrow(
+    client: httpx.AsyncClient,
+) -> None:
+    market = await build(client)
+    cid = market.challenge["id"]
+    backer = await funder(client, 5_000)
+    await pledge(client, backer, cid, amount=5_000)
+    offer = (await bid(client, market, 3_000)).json()
+    waiting = (await bid(client, market, 1_000, market.m2["id"])).json()
+    assert (
+        await client.post(f"/v1/bids/{offer['id']}/award", headers=market.steward.headers)
+    ).status_code == 200
+    cancelled = await client.post(f"/v1/challenges/{cid}/cancel", headers=market.steward.headers)
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json()["totals"] == {
+        "held": 0,
+        "available": 0,
+        "allocated": 0,
+        "paid": 0,
+        "returned": 5_000,
+    }
+    assert await available(client, backer) == (5_000, 0)
+    statuses = {
+        m["id"]: m["status"] for m in (await client.get(f"/v1/challenges/{cid}/milestones")).json()
+    }
+    assert statuses == {market.m1["id"]: "failed", market.m2["id"]: "cancelled"}
+    bids = (
+        await client.get(f"/v1/milestones/{market.m2['id']}/bids", headers=market.steward.headers)
+    ).json()
+    assert [(b["id"], b["status"]) for b in bids] == [(waiting["id"], "rejected")]
+    late = await claim(client, market)
+    assert late.status_code == 409

@@ -20,12 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db import Database
 from app.domain.due_work import run_due_work
 from app.ledger import AccountFlags, Ledger, seal
-from app.ledger.signing import TreeSigner
 from app.ledger.sqltypes import utcnow
-from tests.conftest import SIGNING_KEY
+from tests.support.signing import SIGNER
 
 TOOL_PATH = Path(__file__).resolve().parents[2] / "tools" / "verify_ledger_proof.py"
-SIGNER = TreeSigner.from_base64(SIGNING_KEY)
 
 
 def _tool() -> ModuleType:

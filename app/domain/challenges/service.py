@@ -16,27 +16,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.domain import policies
 from app.domain.challenges import rules
 from app.domain.challenges.models import Challenge, ChallengeTarget, Milestone
-from app.domain.delivery import statements
 from app.domain.errors import InvalidState, NotFound, Unprocessable
+from app.domain.flows import totals as flow_totals
+from app.domain.flows.totals import Totals
 from app.domain.identity.caller import Caller
-from app.domain.money import chart
 from app.domain.money.currency import validate_currency
 from app.domain.pledges import settlement
-from app.domain.pledges.models import Pledge
-from app.ledger import Ledger
 from app.ledger.sqltypes import utcnow
 
 MAX_SDG_TARGETS = 20
-REFUND_KINDS = ("pledge_refund", "pledge_expiry_refund")
-
-
-@dataclass(frozen=True)
-class Totals:
-    held: int = 0
-    available: int = 0
-    allocated: int = 0
-    paid: int = 0
-    returned: int = 0
 
 
 @dataclass(frozen=True)
@@ -133,6 +121,10 @@ async def transition(
     if action == "close":
         await settlement.release_held(session, challenge)
     if action == "cancel":
+        # Imported here: delivery builds on challenges, so it cannot be imported at the top.
+        from app.domain.delivery.claims import end_milestones
+
+        await end_milestones(session, challenge)
         await settlement.refund_challenge(session, challenge)
     challenge.status = target
     await session.flush()
@@ -140,24 +132,16 @@ async def transition(
 
 
 async def totals(session: AsyncSession, challenge: Challenge) -> Totals:
-    """held / available / returned from the challenge's pledge accounts in the ledger."""
-    pledge_ids = (
-        await session.scalars(select(Pledge.id).where(Pledge.challenge_id == challenge.id))
-    ).all()
-    if not pledge_ids:
-        return Totals()
-    ledger = Ledger(session)
-    accounts = [chart.pledge_account_id(pid, challenge.currency) for pid in pledge_ids]
-    balances = await ledger.balances(accounts)
-    returned = await ledger.debited_by_kind(accounts, REFUND_KINDS)
-    delivered = await statements.challenge_delivery(session, challenge.id, challenge.currency)
-    return Totals(
-        held=sum(b.credits_pending for b in balances.values()),
-        available=sum(b.credit_balance for b in balances.values()),
-        allocated=delivered.allocated,
-        paid=delivered.paid,
-        returned=returned,
-    )
+    """held / available / allocated / paid / returned, from the flow rollup (which is
+    reconciled with the ledger) and the ledger's holds."""
+    return (await flow_totals.totals_of(session, [challenge.id]))[challenge.id]
+
+
+async def totals_of(
+    session: AsyncSession, challenge_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, Totals]:
+    """Totals of many challenges in two queries (lists and dashboards)."""
+    return await flow_totals.totals_of(session, challenge_ids)
 
 
 async def list_challenges(

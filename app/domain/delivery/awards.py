@@ -27,6 +27,7 @@ from app.domain.errors import (
     NotFound,
     Unprocessable,
 )
+from app.domain.flows import record as record_flow
 from app.domain.identity.caller import Caller
 from app.domain.identity.models import Org
 from app.domain.money import chart
@@ -201,6 +202,9 @@ async def _escrow(
         kind="award",
         postings=postings,
         meta={"milestone_id": str(milestone.id), "bid_id": str(bid.id)},
+    )
+    await record_flow.allocated(
+        session, challenge.id, challenge.currency, milestone.id, sum(draws.values())
     )
     drained = {pid for pid, amount in available if draws.get(pid, 0) == amount}
     for pledge in pledges:

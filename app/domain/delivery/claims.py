@@ -16,7 +16,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain import policies
@@ -25,8 +25,10 @@ from app.domain.delivery import awards, rules, swarms
 from app.domain.delivery.models import Attestation, Bid, Claim, Payout
 from app.domain.delivery.states import advance
 from app.domain.errors import Conflict, Forbidden, InvalidState, NotFound, Unprocessable
+from app.domain.flows import record as record_flow
 from app.domain.identity.caller import Caller
 from app.domain.money import chart
+from app.domain.pledges import settlement
 from app.domain.pledges.models import Pledge
 from app.ledger import Ledger, Posting
 from app.ledger.sqltypes import utcnow
@@ -198,6 +200,7 @@ async def _pay(
             postings=await _payout_postings(ledger, milestone, challenge.currency, plan),
             meta={"milestone_id": str(milestone.id), "claim_id": str(claim.id)},
         )
+        await record_flow.paid(session, challenge.id, challenge.currency, milestone.id, plan.splits)
     await return_escrows(ledger, milestone, challenge.currency, plan.returns, "payout_rest")
     session.add(
         Payout(
@@ -239,7 +242,9 @@ async def _payout_postings(
 async def return_escrows(
     ledger: Ledger, milestone: Milestone, currency: str, returns: dict[uuid.UUID, int], kind: str
 ) -> None:
-    """Give each escrow's rest back to the pledge it came from, in one entry."""
+    """Give each escrow's rest back to the pledge it came from, in one entry. A pledge that
+    has ended meanwhile (expired, refunded) passes the money straight on to its funder's
+    wallet, so no cent is ever stranded in a pledge nobody can use."""
     postings: list[Posting] = []
     for pledge_id, amount in sorted(returns.items()):
         if amount > 0:
@@ -256,6 +261,24 @@ async def return_escrows(
             postings=postings,
             meta={"milestone_id": str(milestone.id), "reason": kind},
         )
+        await record_flow.allocated(
+            ledger.session, milestone.challenge_id, currency, milestone.id, -sum(returns.values())
+        )
+        await _refund_ended_pledges(ledger, milestone, returns, kind)
+
+
+async def _refund_ended_pledges(
+    ledger: Ledger, milestone: Milestone, returns: dict[uuid.UUID, int], reason: str
+) -> None:
+    ended = await ledger.session.scalars(
+        select(Pledge)
+        .where(Pledge.id.in_([pid for pid, amount in returns.items() if amount > 0]))
+        .where(Pledge.status.not_in(settlement.LIVE_STATUSES))
+        .order_by(Pledge.id)
+    )
+    for pledge in ended:
+        kind = "pledge_refund" if pledge.status == "refunded" else "pledge_expiry_refund"
+        await settlement.return_available(ledger, pledge, kind, f"{kind}:{milestone.id}:{reason}")
 
 
 async def fail_overdue_milestones(session: AsyncSession, now: datetime) -> int:
@@ -274,17 +297,44 @@ async def fail_overdue_milestones(session: AsyncSession, now: datetime) -> int:
         challenge = await session.get(Challenge, milestone.challenge_id) if milestone else None
         if milestone is None or challenge is None or milestone.status not in ("awarded", "claimed"):
             continue
-        ledger = Ledger(session)
-        escrows = await _escrows(session, ledger, milestone, challenge.currency)
-        await return_escrows(ledger, milestone, challenge.currency, dict(escrows), "failed")
-        for claim in await session.scalars(
-            select(Claim).where(Claim.milestone_id == milestone.id, Claim.status == "submitted")
-        ):
-            claim.status = "rejected"
-        advance(milestone, "fail")
+        await fail_milestone(session, milestone, challenge)
         done += 1
     await session.flush()
     return done
+
+
+async def fail_milestone(session: AsyncSession, milestone: Milestone, challenge: Challenge) -> None:
+    """An awarded or claimed milestone fails: its escrows return, open claims are rejected."""
+    ledger = Ledger(session)
+    escrows = await _escrows(session, ledger, milestone, challenge.currency)
+    await return_escrows(ledger, milestone, challenge.currency, dict(escrows), "failed")
+    for claim in await session.scalars(
+        select(Claim).where(Claim.milestone_id == milestone.id, Claim.status == "submitted")
+    ):
+        claim.status = "rejected"
+    advance(milestone, "fail")
+
+
+async def end_milestones(session: AsyncSession, challenge: Challenge) -> None:
+    """At cancellation: awarded or claimed milestones fail (escrow returns to the pledges),
+    milestones nobody was awarded are cancelled, and bids still waiting are rejected."""
+    milestones = await session.scalars(
+        select(Milestone)
+        .where(Milestone.challenge_id == challenge.id)
+        .order_by(Milestone.id)
+        .with_for_update()
+    )
+    for milestone in milestones:
+        if milestone.status in ("awarded", "claimed"):
+            await fail_milestone(session, milestone, challenge)
+        elif milestone.status in ("draft", "open"):
+            advance(milestone, "cancel")
+        await session.execute(
+            update(Bid)
+            .where(Bid.milestone_id == milestone.id, Bid.status == "submitted")
+            .values(status="rejected")
+        )
+    await session.flush()
 
 
 async def payout_of(session: AsyncSession, milestone_id: uuid.UUID) -> dict[str, Any] | None:

@@ -38,26 +38,6 @@ async def _milestones(session: AsyncSession, challenge_id: uuid.UUID) -> list[Mi
     )
 
 
-async def challenge_delivery(
-    session: AsyncSession, challenge_id: uuid.UUID, currency: str
-) -> Delivery:
-    milestones = await _milestones(session, challenge_id)
-    if not milestones:
-        return Delivery()
-    pledge_ids = (
-        await session.scalars(select(Pledge.id).where(Pledge.challenge_id == challenge_id))
-    ).all()
-    accounts = [
-        chart.escrow_account_id(m.id, pid, currency) for m in milestones for pid in pledge_ids
-    ]
-    ledger = Ledger(session)
-    balances = await ledger.balances(accounts)
-    return Delivery(
-        allocated=sum(b.credit_balance for b in balances.values()),
-        paid=await ledger.debited_by_kind(balances.keys(), ["payout"]),
-    )
-
-
 async def pledge_delivery(session: AsyncSession, pledge: Pledge) -> Delivery:
     """The pledge's money in escrow, paid out, and to which organisations."""
     result = Delivery()

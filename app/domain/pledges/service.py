@@ -22,6 +22,7 @@ from app.domain.challenges import service as challenges
 from app.domain.challenges.models import Challenge, Milestone
 from app.domain.delivery import statements
 from app.domain.errors import Forbidden, InsufficientFunds, InvalidState, NotFound, Unprocessable
+from app.domain.flows import record as record_flow
 from app.domain.identity.caller import Caller
 from app.domain.money import chart
 from app.domain.pledges import settlement
@@ -155,6 +156,8 @@ async def _fund(ledger: Ledger, pledge: Pledge) -> None:
             f"The wallet has {error.available} {pledge.currency} available; "
             f"{pledge.amount} was pledged."
         ) from None
+    if pledge.kind == "direct":
+        await record_flow.pledged(ledger.session, pledge, pledge.amount)
 
 
 async def create_pledge(
@@ -293,7 +296,7 @@ async def _due_ids(
 ) -> list[uuid.UUID]:
     query = (
         select(Pledge.id)
-        .where(Pledge.status.in_(("held", "active")), column <= now)
+        .where(Pledge.status.in_(settlement.LIVE_STATUSES), column <= now)
         .order_by(column)
         .limit(DUE_BATCH)
     )
@@ -355,12 +358,13 @@ async def release_missed_thresholds(session: AsyncSession, now: datetime) -> int
 
 
 async def expire_pledges(session: AsyncSession, now: datetime) -> int:
-    """Due work: expired pledges return their unallocated money, or roll it over."""
+    """Due work: expired pledges return their unallocated money, or roll it over. An
+    exhausted pledge expires too: escrow that comes back to it later goes on to the wallet."""
     return await _process_due(
         session,
         Pledge.expires_at,
         now,
-        lambda p: p.status in ("held", "active") and _passed(p.expires_at, now),
+        lambda p: p.status in settlement.LIVE_STATUSES and _passed(p.expires_at, now),
         lambda p: _expire(session, p),
     )
 
@@ -415,6 +419,8 @@ async def _roll_over(
         kind="pledge_rollover",
         meta={"pledge_id": str(pledge.id), "into": str(successor.id)},
     )
+    await record_flow.rolled_over(session, pledge, available)
+    await record_flow.pledged(session, successor, available)
     pledge.rolled_into_pledge_id = successor.id
     await session.flush()
     await settlement.settle(session, target, [available])

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.domain.flows import record as record_flow
 from app.domain.money import chart
 from app.domain.pledges.models import Pledge
 from app.domain.pledges.rules import ThresholdPledge, match_draw, threshold_fixed_point
@@ -65,6 +66,7 @@ async def _draw_match(ledger: Ledger, pledge: Pledge, contribution: int) -> int:
         kind="match_draw",
         meta={"pledge_id": str(pledge.id)},
     )
+    await record_flow.pledged(ledger.session, pledge, drawn)
     rest = remaining - drawn
     pledge.hold_entry_id = None
     if rest > 0:
@@ -114,6 +116,7 @@ async def settle(session: AsyncSession, challenge: Challenge, contributions: lis
                     kind="threshold_met",
                     meta={"pledge_id": str(pledge.id)},
                 )
+                await record_flow.pledged(session, pledge, pledge.amount)
                 pledge.hold_entry_id, pledge.status = None, "active"
                 contributions.append(pledge.amount)
     await session.flush()
@@ -134,19 +137,23 @@ async def release_hold(ledger: Ledger, pledge: Pledge, reason: str) -> None:
         pledge.status = "released"
 
 
-async def return_available(ledger: Ledger, pledge: Pledge, kind: str) -> int:
-    """Move the pledge's unallocated money back to the funder's wallet."""
+async def return_available(
+    ledger: Ledger, pledge: Pledge, kind: str, step: str | None = None
+) -> int:
+    """Move the pledge's unallocated money back to the funder's wallet; `step` names the
+    occasion when a pledge can be refunded more than once (escrow coming back later)."""
     wallet_id, account_id = await _accounts(ledger, pledge)
     available = (await ledger.balance(account_id)).credit_balance
     if available > 0:
         await ledger.transfer(
-            entry_id=step_id(pledge.id, kind),
+            entry_id=step_id(pledge.id, step or kind),
             debit_account_id=account_id,
             credit_account_id=wallet_id,
             amount=available,
             kind=kind,
             meta={"pledge_id": str(pledge.id), "memo": "returned from a pledge"},
         )
+        await record_flow.returned(ledger.session, pledge, available)
     return available
 
 

@@ -1,0 +1,1 @@
+"""Public funding flows: funder -> challenge -> milestone -> actor, rolled up as money moves."""

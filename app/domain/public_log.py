@@ -1,0 +1,74 @@
+"""The sealed ledger as the public sees it: tree heads, the signing key, and proofs.
+
+Thin on purpose: the Merkle log lives in app/ledger/seal.py. This layer turns "not sealed
+(yet)" into a 404 the public can act on and states which key signs the heads.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.domain.errors import DomainError, NotFound, Unprocessable
+from app.ledger import seal
+from app.ledger.signing import TreeSigner
+
+ALGORITHM = "ed25519"
+
+
+class NotSealed(NotFound):
+    """Nothing (or not this) is in the public log yet; sealing runs shortly after commit."""
+
+    code = "not_sealed"
+
+    def __init__(self, detail: str) -> None:
+        DomainError.__init__(self, detail)
+
+
+class SealingOff(NotFound):
+    code = "sealing_off"
+
+    def __init__(self) -> None:
+        DomainError.__init__(
+            self, "This deployment does not seal its ledger (no signing key is configured)."
+        )
+
+
+def public_key(signer: TreeSigner | None) -> dict[str, str]:
+    if signer is None:
+        raise SealingOff()
+    return {"algorithm": ALGORITHM, "public_key": signer.public_key_b64}
+
+
+async def tree_head(session: AsyncSession, tree_size: int | None) -> seal.TreeHead:
+    """The latest signed tree head, or the one signed at exactly `tree_size` leaves."""
+    if tree_size is None:
+        head = await seal.latest_tree_head(session)
+        if head is None:
+            raise NotSealed("No entry has been sealed yet.")
+        return head
+    head = await seal.tree_head_at(session, tree_size)
+    if head is None:
+        raise NotSealed(f"No tree head was signed at tree size {tree_size}.")
+    return head
+
+
+async def inclusion_proof(
+    session: AsyncSession, entry_id: uuid.UUID, tree_size: int | None
+) -> seal.InclusionProof:
+    try:
+        return await seal.inclusion_proof(session, entry_id, tree_size_at=tree_size)
+    except seal.NotSealed as error:
+        raise NotSealed(str(error)) from None
+
+
+async def consistency_proof(session: AsyncSession, first: int, second: int) -> list[str]:
+    if first > second:
+        raise Unprocessable(
+            f"first ({first}) must not exceed second ({second}).", code="invalid_tree_sizes"
+        )
+    try:
+        return await seal.consistency_proof(session, first, second)
+    except seal.NotSealed as error:
+        raise NotSealed(str(error)) from None
