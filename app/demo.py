@@ -2,7 +2,8 @@
 
 Three SDG 6 challenges in Kenya with milestones, a steward, funders pledging on every kind
 of terms (direct, threshold met and not yet met, 1:1 and 1:2 matches, earmarked, anonymous,
-expiring with rollover), and the actors and verifiers who will deliver and check. It goes
+expiring with rollover), and a two-firm swarm that delivered boreholes in Kisumu, was
+verified by two auditors and paid, with a second milestone awarded and in escrow. It goes
 through the same domain services as the API, so every cent is in the ledger. Running it
 again on a database that has it changes nothing.
 """
@@ -19,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import Database
 from app.domain.challenges import service as challenges
+from app.domain.delivery import awards, claims, swarms
 from app.domain.identity import service as identity
 from app.domain.identity.caller import ADMIN, Caller
 from app.domain.identity.models import Org
@@ -175,6 +177,47 @@ async def _pledges(session: AsyncSession, orgs: dict[str, Org], ids: list[uuid.U
         await pledges.create_pledge(session, caller, challenge_id, spec)
 
 
+async def _delivery(session: AsyncSession, orgs: dict[str, Org], kisumu: uuid.UUID) -> None:
+    """Kisumu's boreholes are delivered, verified at 31 of 40 and paid 77.5% of the bid to
+    a two-firm swarm; its water-quality milestone is awarded and in escrow."""
+    steward, wells, pumps = (
+        _as(orgs[STEWARD]),
+        _as(orgs["WellWorks Kenya"]),
+        _as(orgs["SunPump Engineering"]),
+    )
+    auditors = [orgs["EastAfrica Impact Audit"], orgs["WaterLab Nairobi"]]
+    swarm = await swarms.create_swarm(
+        session,
+        wells,
+        name="WellWorks + SunPump",
+        members=[(orgs["WellWorks Kenya"].id, 6_000), (orgs["SunPump Engineering"].id, 4_000)],
+    )
+    await swarms.accept(session, pumps, swarm.id)
+    boreholes, quality = await challenges.list_milestones(session, kisumu)
+    for milestone, amount in ((boreholes, 10_000_000), (quality, 2_000_000)):
+        bid = await awards.submit_bid(
+            session,
+            wells,
+            milestone.id,
+            swarm_id=swarm.id,
+            amount=amount,
+            plan="Drill, fit solar pumps, test",
+        )
+        await awards.award_bid(session, steward, bid.id)
+        await awards.assign_verifiers(session, steward, milestone.id, [a.id for a in auditors])
+    claim = await claims.submit_claim(
+        session,
+        wells,
+        boreholes.id,
+        reported_value=32,
+        evidence=[{"uri": "https://example.org/kisumu/boreholes-survey.pdf", "note": "survey"}],
+    )
+    for auditor, value in zip(auditors, (30, 32), strict=True):
+        await claims.attest(
+            session, _as(auditor), claim.id, verdict="approve", value=value, note="site visit"
+        )
+
+
 async def seed(database: Database) -> list[DemoKey] | None:
     """Create the demo market; None if it is there already."""
 
@@ -199,6 +242,7 @@ async def seed(database: Database) -> list[DemoKey] | None:
             ),
         ]
         await _pledges(session, orgs, ids)
+        await _delivery(session, orgs, ids[0])
         return keys
 
     return await database.transaction(work)

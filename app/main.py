@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from app import __version__
 from app.api import (
@@ -13,6 +15,7 @@ from app.api import (
     bids,
     challenges,
     claims,
+    dashboard,
     health,
     ledger,
     money,
@@ -29,6 +32,7 @@ from app.keys import SignerSource
 from app.settings import Settings, get_settings
 from app.worker import DueWorkRunner
 
+STATIC_DIR = Path(__file__).resolve().parent / "static"
 API_DESCRIPTION = (
     "Tributary is an open market for pooled, outcome-based funding of shared challenges. "
     "Every error is `application/problem+json` (RFC 9457) with a machine-readable `code`."
@@ -78,6 +82,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(ledger.router)
     app.include_router(audit.router)
     app.include_router(public.router)
+    app.include_router(dashboard.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(EdgeMiddleware, max_body_bytes=settings.max_body_bytes)
     return app
 

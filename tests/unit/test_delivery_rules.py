@@ -16,6 +16,7 @@ from app.domain.delivery.rules import (
     plan_payout,
     rejection_limit,
 )
+from app.domain.pledges.rules import allocate_pro_rata
 
 
 @st.composite
@@ -55,9 +56,20 @@ def test_payout_splits_and_returns_sum_exactly_to_the_escrow(
         assert plan.draws.get(pledge, 0) >= 0
         assert plan.returns[pledge] >= 0
     assert all(amount >= 0 for amount in plan.splits.values())
+    assert plan.splits == allocate_pro_rata(payout, members)  # exactly their shares
     for pledge, parts in plan.by_pledge.items():
         assert sum(parts.values()) == plan.draws[pledge]
+        assert all(part >= 0 for part in parts.values())
+    for member, _ in members:
+        assert sum(parts[member] for parts in plan.by_pledge.values()) == plan.splits[member]
     assert sum(plan.returns.values()) == held - payout
+
+
+def test_a_sixty_forty_swarm_gets_exactly_sixty_forty_of_a_payout_from_many_pledges() -> None:
+    lead, partner = uuid.UUID(int=1), uuid.UUID(int=2)
+    escrow = [(uuid.UUID(int=10 + i), balance) for i, balance in enumerate((333, 333, 334, 7))]
+    plan = plan_payout(escrow, [(lead, 6_000), (partner, 4_000)], 1_005)
+    assert plan.splits == {lead: 603, partner: 402}
 
 
 @given(award=st.integers(0, 10**12), value=st.integers(0, 10**7), target=st.integers(1, 10**7))

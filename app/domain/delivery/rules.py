@@ -54,19 +54,43 @@ class PayoutPlan:
 def plan_payout(
     escrows: Sequence[tuple[uuid.UUID, int]], shares: Sequence[tuple[uuid.UUID, int]], payout: int
 ) -> PayoutPlan:
-    """Draw the payout from the escrows pro rata, split each pledge's draw among the members
-    by share (so every payout is traceable to the pledges that funded it), and return the rest
-    of each escrow to its pledge. Draws + returns = escrows; the splits add up to the draws."""
+    """Split the payout among the members by share (exactly their share of the whole, by
+    largest remainder), draw it from the escrows pro rata, and say which pledge paid which
+    member how much (so every payout is traceable to the pledges that funded it). The rest of
+    each escrow returns to its pledge. Draws + returns = escrows; both margins are exact."""
     held = sum(balance for _, balance in escrows)
     if not 0 <= payout <= held:
         raise ValueError(f"payout {payout} must be between 0 and the {held} escrowed")
     if sum(share for _, share in shares) != BPS:
         raise ValueError("member shares must sum to 10,000 basis points")
     draws = allocate_pro_rata(payout, list(escrows)) if held else {}
-    by_pledge = {pledge: allocate_pro_rata(draw, list(shares)) for pledge, draw in draws.items()}
-    splits = {member: sum(part[member] for part in by_pledge.values()) for member, _ in shares}
+    splits = allocate_pro_rata(payout, list(shares))
     returns = {pledge: balance - draws.get(pledge, 0) for pledge, balance in escrows}
-    return PayoutPlan(draws=draws, by_pledge=by_pledge, splits=splits, returns=returns)
+    return PayoutPlan(
+        draws=draws, by_pledge=member_parts(draws, splits), splits=splits, returns=returns
+    )
+
+
+def member_parts(
+    draws: dict[uuid.UUID, int], splits: dict[uuid.UUID, int]
+) -> dict[uuid.UUID, dict[uuid.UUID, int]]:
+    """Which pledge's draw paid which member: a matrix whose rows sum to the draws and whose
+    columns sum to the splits (the two must have the same total).
+
+    Pledges in id order each split their draw pro rata to what every member is still owed,
+    so each row is close to the members' shares and the last row settles the rest exactly.
+    A part never exceeds what its member is still owed, so no part is negative.
+    """
+    if sum(draws.values()) != sum(splits.values()):
+        raise ValueError("draws and splits must have the same total")
+    owed = dict(splits)
+    parts: dict[uuid.UUID, dict[uuid.UUID, int]] = {}
+    for pledge in sorted(draws):
+        row = allocate_pro_rata(draws[pledge], sorted(owed.items()))
+        for member, amount in row.items():
+            owed[member] -= amount
+        parts[pledge] = row
+    return parts
 
 
 def rejection_limit(assigned: int, quorum: int) -> int:

@@ -13,11 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.challenges.models import Milestone
-from app.domain.delivery import swarms
-from app.domain.delivery.models import Bid
+from app.domain.delivery import rules
+from app.domain.delivery.models import Payout
 from app.domain.money import chart
 from app.domain.pledges.models import Pledge
-from app.domain.pledges.rules import allocate_pro_rata
 from app.ledger import Ledger
 
 
@@ -39,7 +38,8 @@ async def _milestones(session: AsyncSession, challenge_id: uuid.UUID) -> list[Mi
 
 
 async def pledge_delivery(session: AsyncSession, pledge: Pledge) -> Delivery:
-    """The pledge's money in escrow, paid out, and to which organisations."""
+    """The pledge's money in escrow, paid out, and to which organisations: the payout entry's
+    draws (from the ledger) split by the same rule that planned the payout."""
     result = Delivery()
     ledger = Ledger(session)
     for milestone in await _milestones(session, pledge.challenge_id):
@@ -50,11 +50,25 @@ async def pledge_delivery(session: AsyncSession, pledge: Pledge) -> Delivery:
         result.allocated += balance.credit_balance
         paid = await ledger.debited_by_kind([account], ["payout"])
         result.paid += paid
-        if paid and milestone.awarded_bid_id is not None:
-            bid = await session.get(Bid, milestone.awarded_bid_id)
-            assert bid is not None
-            members = await swarms.members_of(session, bid.swarm_id)
-            shares = allocate_pro_rata(paid, [(m.org_id, m.share_bps) for m in members])
-            for org_id, amount in shares.items():
+        if paid:
+            for org_id, amount in (await _parts_of(session, ledger, milestone, pledge)).items():
                 result.paid_to[org_id] = result.paid_to.get(org_id, 0) + amount
     return result
+
+
+async def _parts_of(
+    session: AsyncSession, ledger: Ledger, milestone: Milestone, pledge: Pledge
+) -> dict[uuid.UUID, int]:
+    payout = await session.get(Payout, milestone.id)
+    entry = await ledger.get_entry(payout.entry_id) if payout else None
+    if payout is None or entry is None:
+        return {}
+    pledge_ids = await session.scalars(
+        select(Pledge.id).where(Pledge.challenge_id == milestone.challenge_id)
+    )
+    escrows = {
+        chart.escrow_account_id(milestone.id, pid, pledge.currency): pid for pid in pledge_ids
+    }
+    draws = {escrows[p.account_id]: p.debit for p in entry.postings if p.account_id in escrows}
+    splits = {uuid.UUID(str(s["org_id"])): int(str(s["amount"])) for s in payout.splits}
+    return rules.member_parts(draws, splits).get(pledge.id, {})

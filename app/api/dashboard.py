@@ -1,0 +1,114 @@
+"""The public dashboard: server-rendered HTML that reads well on a phone and on a wall,
+and keeps itself current by polling the public JSON endpoints (ETag: 304 when nothing
+moved). Scripts and the charting library are served by the app itself, never from a CDN,
+under a strict Content-Security-Policy."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.templating import Jinja2Templates
+from starlette.requests import Request
+from starlette.responses import Response
+
+from app.api.deps import DatabaseDep
+from app.api.formatting import money, percent
+from app.domain import public_log
+from app.domain.challenges import service as challenges
+from app.domain.delivery import claims
+from app.domain.errors import NotFound
+from app.domain.flows.stats import stats as platform_stats
+from app.domain.money.currency import minor_units
+
+TEMPLATES = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
+TEMPLATES.env.filters["money"] = money
+TEMPLATES.env.globals["percent"] = percent
+LIST_LIMIT = 100
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
+    "form-action 'none'"
+)
+
+router = APIRouter(include_in_schema=False)
+
+
+def _page(request: Request, template: str, context: dict[str, Any]) -> Response:
+    # Inert JSON for the page's script; "<" escaped so no value can close the element.
+    boot = json.dumps(context.pop("boot"), separators=(",", ":")).replace("<", "\\u003c")
+    context["boot"] = boot
+    response = TEMPLATES.TemplateResponse(request, template, context)
+    response.headers["Content-Security-Policy"] = CSP
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+async def _digest(session: Any) -> dict[str, Any] | None:
+    try:
+        head = await public_log.tree_head(session, None)
+    except NotFound:
+        return None
+    return {"tree_size": head.tree_size, "root_hash": head.root_hash, "timestamp": head.timestamp}
+
+
+@router.get("/", response_class=Response)
+async def index(request: Request, database: DatabaseDep) -> Response:
+    async with database.read() as session:
+        found = await challenges.list_challenges(
+            session, status=None, sdg=None, region=None, after=None, limit=LIST_LIMIT
+        )
+        shown = [c for c in found if c.status != "draft"]
+        totals = await challenges.totals_of(session, [c.id for c in shown])
+        stats = await platform_stats(session)
+        digest = await _digest(session)
+    rows = [{"challenge": c, "totals": totals[c.id]} for c in shown]
+    return _page(
+        request,
+        "index.html",
+        {
+            "rows": rows,
+            "stats": stats,
+            "digest": digest,
+            "boot": {"page": "index", "exponents": _exponents(c.currency for c in shown)},
+        },
+    )
+
+
+@router.get("/challenges/{challenge_id}", response_class=Response)
+async def challenge_page(
+    request: Request, challenge_id: uuid.UUID, database: DatabaseDep
+) -> Response:
+    async with database.read() as session:
+        challenge = await challenges.get_challenge(session, challenge_id)
+        totals = await challenges.totals(session, challenge)
+        milestones = [
+            {"milestone": m, "payout": await claims.payout_of(session, m.id)}
+            for m in await challenges.list_milestones(session, challenge.id)
+        ]
+        digest = await _digest(session)
+    return _page(
+        request,
+        "challenge.html",
+        {
+            "challenge": challenge,
+            "totals": totals,
+            "milestones": milestones,
+            "digest": digest,
+            "boot": {
+                "page": "challenge",
+                "challenge_id": str(challenge.id),
+                "currency": challenge.currency,
+                "exponents": _exponents([challenge.currency]),
+            },
+        },
+    )
+
+
+def _exponents(currencies: Any) -> dict[str, int]:
+    return {code: minor_units(code) or 0 for code in set(currencies)}

@@ -1,0 +1,144 @@
+"""The dashboard in a real browser: headless Chromium (Debian's, driven by Playwright) against
+a real server process holding the demo market. Screenshots go to test-output/dashboard/."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
+
+from tests.support.factories import ADMIN
+from tests.support.servers import Server, server_env, start_server, stop_server
+from tests.support.signing import SIGNING_KEY
+
+OUTPUT = Path(os.environ.get("TRIBUTARY_TEST_OUTPUT", "test-output")) / "dashboard"
+CHROMIUM = os.environ.get("TRIBUTARY_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+VIEWPORTS = {"phone": (390, 844), "laptop": (1366, 900), "wall": (2560, 1440)}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    folder = tmp_path_factory.mktemp("dashboard")
+    url = f"sqlite+aiosqlite:///{folder / 'demo.db'}"
+    env = server_env(url, TRIBUTARY_LEDGER_SIGNING_KEY=SIGNING_KEY)
+    seeded = subprocess.run(
+        [sys.executable, "-m", "app.cli", "demo"], env=env, capture_output=True, timeout=120
+    )
+    assert seeded.returncode == 0, seeded.stderr.decode()
+    running = start_server(
+        url,
+        folder,
+        TRIBUTARY_LEDGER_SIGNING_KEY=SIGNING_KEY,
+        TRIBUTARY_DUE_WORK_INTERVAL_SECONDS="1",
+    )
+    try:
+        yield running
+    finally:
+        stop_server(running)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    assert Path(CHROMIUM).exists(), (
+        f"Chromium is needed at {CHROMIUM} (Debian: apt-get install chromium; .ci/run does it)"
+    )
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield launched
+        launched.close()
+
+
+def open_page(browser: Browser, viewport: str, errors: list[str]) -> Page:
+    width, height = VIEWPORTS[viewport]
+    page = browser.new_page(viewport={"width": width, "height": height})
+
+    def console(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            errors.append(message.text)
+
+    page.on("console", console)
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    return page
+
+
+def shot(page: Page, name: str) -> Path:
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    path = OUTPUT / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    assert path.stat().st_size > 10_000
+    return path
+
+
+def test_the_list_shows_every_challenge_with_its_progress(server: Server, browser: Browser) -> None:
+    errors: list[str] = []
+    page = open_page(browser, "laptop", errors)
+    page.goto(server.url + "/")
+    cards = page.locator("li.card")
+    assert cards.count() == 3
+    titles = cards.locator("h2").all_inner_texts()
+    assert "Safe water for Kisumu County" in titles
+    kisumu = cards.filter(has_text="Kisumu")
+    assert "paid 77,500.00" in kisumu.inner_text()
+    assert kisumu.locator("svg.bar rect.seg-paid").get_attribute("width") not in (None, "0", "0.0")
+    page.locator("#live").filter(has_text="updated").wait_for(timeout=10_000)
+    shot(page, "index-laptop")
+    assert errors == []
+
+
+@pytest.mark.parametrize("viewport", list(VIEWPORTS))
+def test_the_challenge_page_draws_its_flows_as_a_sankey(
+    server: Server, browser: Browser, viewport: str
+) -> None:
+    errors: list[str] = []
+    page = open_page(browser, viewport, errors)
+    page.goto(server.url + "/")
+    page.get_by_role("link", name="Safe water for Kisumu County").click()
+    page.locator("#sankey svg").wait_for(timeout=10_000)
+    links, nodes = page.locator("#sankey path.link"), page.locator("#sankey rect.node")
+    assert links.count() == 8  # 4 funders -> challenge -> 2 milestones; boreholes -> 2 firms
+    assert nodes.count() == 9
+    labels = page.locator("#sankey text").all_text_contents()
+    assert "WellWorks Kenya · 46,500.00" in labels
+    assert "SunPump Engineering · 31,000.00" in labels
+    assert any(label.startswith("Anonymous funders") for label in labels)
+    assert page.locator("#milestones tbody tr").count() == 2
+    assert "Ledger sealed at" in page.locator("#digest").inner_text()
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, "the page itself must not scroll sideways (the diagram may)"
+    shot(page, f"challenge-{viewport}")
+    assert errors == []
+
+
+def test_the_page_updates_itself_when_money_moves(server: Server, browser: Browser) -> None:
+    errors: list[str] = []
+    page = open_page(browser, "laptop", errors)
+    page.goto(server.url + "/")
+    page.get_by_role("link", name="Safe water for Kisumu County").click()
+    page.locator("#sankey svg").wait_for(timeout=10_000)
+    challenge_id = page.locator("#sankey").get_attribute("data-challenge")
+    name = f"Late Donor {uuid.uuid4().hex[:6]}"
+    with httpx.Client(base_url=server.url, timeout=10) as http:
+        org = http.post(
+            "/v1/orgs", json={"name": name, "public_name": name, "roles": ["funder"]}, headers=ADMIN
+        ).json()
+        key = http.post(f"/v1/orgs/{org['id']}/api-keys", json={}, headers=ADMIN).json()
+        deposit = {"amount": 123_400, "currency": "USD", "external_ref": f"late-{org['id']}"}
+        assert http.post(f"/v1/orgs/{org['id']}/deposits", json=deposit, headers=ADMIN).is_success
+        pledged = http.post(
+            f"/v1/challenges/{challenge_id}/pledges",
+            json={"amount": 123_400, "kind": "direct"},
+            headers={"Authorization": f"Bearer {key['secret']}"},
+        )
+        assert pledged.status_code == 201, pledged.text
+    page.locator("#sankey text", has_text=f"{name} · 1,234.00").wait_for(timeout=15_000)
+    page.locator("#money dd", has_text="56,234.00").wait_for(timeout=15_000)  # available
+    shot(page, "challenge-after-a-new-pledge")
+    assert errors == []
