@@ -1,5 +1,6 @@
 """Funding-flow rollup: one row per (challenge, source node, target node), backfilled from
-the journal so that an existing database starts with totals equal to its ledger.
+the journal so that an existing database starts with totals equal to its ledger; and a
+partial index of the pledges that still hold money, so settling new money reads only them.
 
 Revision ID: 0007_flow_totals
 Revises: 0006_delivery
@@ -68,6 +69,14 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_flow_totals_currency_target", ["currency", "target"], unique=False
         )
+    with op.batch_alter_table("pledges", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_pledges_challenge_id_holding",
+            ["challenge_id"],
+            unique=False,
+            postgresql_where=sa.text("hold_entry_id IS NOT NULL"),
+            sqlite_where=sa.text("hold_entry_id IS NOT NULL"),
+        )
     totals = _derived(op.get_bind())
     if totals:
         op.bulk_insert(
@@ -124,6 +133,8 @@ def _derived(bind: sa.engine.Connection) -> dict[derive.FlowKey, int]:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("pledges", schema=None) as batch_op:
+        batch_op.drop_index("ix_pledges_challenge_id_holding")
     with op.batch_alter_table("flow_totals", schema=None) as batch_op:
         batch_op.drop_index("ix_flow_totals_currency_target")
     op.drop_table("flow_totals")

@@ -13,6 +13,8 @@ import pytest
 from sqlalchemy import text
 
 from app.db import Database
+from app.domain.flows import reconcile
+from app.migrations import downgrade, upgrade
 from tests.api.test_delivery import Market, assign, attest, bid, build, claim, milestone
 from tests.support.factories import ADMIN, OrgHandle
 from tests.support.market import due_work_at, funder, future, open_challenge, pledge
@@ -329,3 +331,17 @@ async def test_the_ledger_check_reports_a_rollup_that_drifted_from_the_journal(
     (violation,) = drifted["violations"]
     assert violation["check"] == "flow_rollup"
     assert "rollup 101, ledger 100" in json.dumps(violation)
+
+
+async def test_the_rollup_migration_rebuilds_the_totals_from_the_journal(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    await live_market(client, database)
+    before = await _ok(await client.get("/v1/public/stats"))
+    await downgrade(database.engine, "0006_delivery")
+    await upgrade(database.engine)
+    async with database.read() as session:
+        assert await reconcile.differences(session) == []
+        rows = await session.scalar(text("SELECT COUNT(*) FROM flow_totals"))
+    assert rows > 10
+    assert await _ok(await client.get("/v1/public/stats")) == before

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Uuid
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.domain.base import Base
@@ -26,6 +26,12 @@ class Pledge(Base):
         Index("ix_pledges_funder_org_id_created_at", "funder_org_id", "created_at", "id"),
         Index("ix_pledges_status_deadline", "status", "deadline"),
         Index("ix_pledges_status_expires_at", "status", "expires_at"),
+        Index(
+            "ix_pledges_challenge_id_holding",
+            "challenge_id",
+            postgresql_where=text("hold_entry_id IS NOT NULL"),
+            sqlite_where=text("hold_entry_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)

@@ -43,6 +43,20 @@ async def live_pledges(session: AsyncSession, challenge_id: uuid.UUID) -> list[P
     )
 
 
+async def _holding(session: AsyncSession, challenge_id: uuid.UUID) -> list[Pledge]:
+    """The challenge's pledges with an open hold (unmet thresholds, undrawn match caps):
+    the only ones new money can move, found by a partial index however many pledges the
+    challenge has."""
+    return list(
+        await session.scalars(
+            select(Pledge)
+            .where(Pledge.challenge_id == challenge_id, Pledge.hold_entry_id.is_not(None))
+            .order_by(Pledge.created_at, Pledge.id)
+            .with_for_update()
+        )
+    )
+
+
 async def _accounts(ledger: Ledger, pledge: Pledge) -> tuple[uuid.UUID, uuid.UUID]:
     wallet = await chart.wallet(ledger, pledge.funder_org_id, pledge.currency)
     account = await chart.pledge_account(ledger, pledge.id, pledge.currency)
@@ -94,15 +108,17 @@ async def settle(session: AsyncSession, challenge: Challenge, contributions: lis
     """New money arrived: match pledges draw on it, then threshold pledges that are now met
     (the greatest fixed point) are posted, which is new money again, until nothing changes."""
     ledger = Ledger(session)
-    pledges = await live_pledges(session, challenge.id)
-    matches = [p for p in pledges if p.kind == "match"]
-    for _ in range(len(pledges) + 1):
+    holding = await _holding(session, challenge.id)
+    matches = [p for p in holding if p.kind == "match"]
+    for _ in range(len(holding) + 1):
         for contribution in contributions:
             for match in matches:
                 await _draw_match(ledger, match, contribution)
-        waiting = [p for p in pledges if p.kind == "threshold" and p.status == "held"]
+        waiting = [p for p in holding if p.kind == "threshold" and p.status == "held"]
+        if not waiting:
+            break
         met = threshold_fixed_point(
-            await _committed(ledger, pledges),
+            await _committed(ledger, await live_pledges(session, challenge.id)),
             [ThresholdPledge(str(p.id), p.amount, p.threshold_amount or 0) for p in waiting],
         )
         if not met:

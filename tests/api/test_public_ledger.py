@@ -1,0 +1,132 @@
+"""The public ledger log over HTTP, checked by the standalone verifier a member of the public
+would run (tools/verify_ledger_proof.py, standard library only), in its own process."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from app.db import Database
+from tests.support.market import funder, open_challenge, pledge
+from tests.support.signing import SIGNER, seal_everything
+
+TOOL = Path(__file__).resolve().parents[2] / "tools" / "verify_ledger_proof.py"
+
+
+def verifier(folder: Path, command: str, **documents: dict[str, Any]) -> int:
+    """Run the standalone verifier on JSON documents exactly as the API served them."""
+    args = [sys.executable, str(TOOL), command]
+    for name, document in documents.items():
+        path = folder / f"{name}.json"
+        path.write_text(json.dumps(document))
+        args += [f"--{name}", str(path)]
+    return subprocess.run(args, capture_output=True, timeout=60).returncode
+
+
+async def _json(client: httpx.AsyncClient, path: str) -> dict[str, Any]:
+    response = await client.get(path)
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+async def some_money_moves(client: httpx.AsyncClient, count: int) -> list[str]:
+    challenge, _ = await open_challenge(client)
+    ids = []
+    for amount in range(1, count + 1):
+        made = await pledge(client, await funder(client, amount), challenge["id"], amount=amount)
+        assert made.status_code == 201, made.text
+        ids.append(made.json()["id"])  # a direct pledge's ledger entry has the pledge's id
+    return ids
+
+
+async def test_a_member_of_the_public_can_check_heads_proofs_and_consistency(
+    client: httpx.AsyncClient, database: Database, tmp_path: Path
+) -> None:
+    ids = await some_money_moves(client, 3)
+    await seal_everything(database)
+    key = await _json(client, "/v1/public/ledger/key")
+    assert key == {"algorithm": "ed25519", "public_key": SIGNER.public_key_b64}
+    first = await _json(client, "/v1/public/ledger/tree-head")
+    assert verifier(tmp_path, "tree-head", head=first, key=key) == 0
+
+    ids += await some_money_moves(client, 2)
+    await seal_everything(database)
+    second = await _json(client, "/v1/public/ledger/tree-head")
+    assert second["tree_size"] > first["tree_size"]
+    assert (
+        await _json(client, f"/v1/public/ledger/tree-head?tree_size={first['tree_size']}") == first
+    )
+    for entry_id in ids:
+        proof = await _json(client, f"/v1/public/ledger/entries/{entry_id}/proof")
+        assert (proof["entry_id"], proof["tree_size"]) == (entry_id, second["tree_size"])
+        assert json.loads(proof["leaf"])["entry_id"] == entry_id
+        assert verifier(tmp_path, "inclusion", proof=proof, head=second, key=key) == 0
+    old = await _json(
+        client, f"/v1/public/ledger/entries/{ids[0]}/proof?tree_size={first['tree_size']}"
+    )
+    assert verifier(tmp_path, "inclusion", proof=old, head=first, key=key) == 0
+
+    path = f"/v1/public/ledger/consistency?first={first['tree_size']}&second={second['tree_size']}"
+    consistency = await _json(client, path)
+    assert verifier(tmp_path, "consistency", proof=consistency, first=first, second=second) == 0
+
+    leaf = json.loads(proof["leaf"])
+    for posting in leaf["postings"]:
+        posting["debit"] *= 10
+        posting["credit"] *= 10  # still balanced, but not what the ledger sealed
+    forged = dict(proof, leaf=json.dumps(leaf, sort_keys=True, separators=(",", ":")))
+    assert forged["leaf"] != proof["leaf"]
+    assert verifier(tmp_path, "inclusion", proof=forged, head=second, key=key) == 1
+    assert verifier(tmp_path, "tree-head", head=dict(second, tree_size=1), key=key) == 1
+
+
+async def test_unsealed_and_impossible_requests_are_clear_4xx(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    nothing = await client.get("/v1/public/ledger/tree-head")
+    assert (nothing.status_code, nothing.json()["code"]) == (404, "not_sealed")
+    (entry_id,) = await some_money_moves(client, 1)
+    waiting = await client.get(f"/v1/public/ledger/entries/{entry_id}/proof")
+    assert (waiting.status_code, waiting.json()["code"]) == (404, "not_sealed")
+    sealed = await seal_everything(database)
+    cases = {
+        f"/v1/public/ledger/tree-head?tree_size={sealed + 1}": (404, "not_sealed"),
+        "/v1/public/ledger/tree-head?tree_size=0": (422, "validation_error"),
+        f"/v1/public/ledger/entries/{entry_id}/proof?tree_size={sealed + 5}": (404, "not_sealed"),
+        "/v1/public/ledger/entries/not-a-uuid/proof": (422, "validation_error"),
+        "/v1/public/ledger/consistency?first=2&second=1": (422, "invalid_tree_sizes"),
+        f"/v1/public/ledger/consistency?first=1&second={sealed + 1}": (404, "not_sealed"),
+        "/v1/public/ledger/consistency?first=1": (422, "validation_error"),
+        "/v1/public/ledger/consistency?first=-1&second=x": (422, "validation_error"),
+    }
+    for path, (status, code) in cases.items():
+        response = await client.get(path)
+        assert (response.status_code, response.json()["code"]) == (status, code), path
+        assert response.headers["content-type"] == "application/problem+json"
+
+
+@pytest.fixture
+def unsealed_settings(settings: Any) -> Any:
+    return settings.model_copy(update={"ledger_signing_key": None})
+
+
+async def test_without_a_signing_key_the_key_endpoint_says_sealing_is_off(
+    database: Database, unsealed_settings: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.main import create_app
+
+    monkeypatch.chdir(tmp_path)
+    settings = unsealed_settings.model_copy(
+        update={"database_url": "postgresql://unused/x", "ledger_signing_key_file": None}
+    )
+    app = create_app(settings, database)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+        response = await http.get("/v1/public/ledger/key")
+    assert (response.status_code, response.json()["code"]) == (404, "sealing_off")
