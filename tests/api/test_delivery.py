@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
 
 from app.db import Database
 from tests.support.factories import ADMIN, OrgHandle, make_org
@@ -470,3 +471,49 @@ async def test_cancelling_a_challenge_fails_its_awarded_milestones_and_returns_t
     assert [(b["id"], b["status"]) for b in bids] == [(waiting["id"], "rejected")]
     late = await claim(client, market)
     assert late.status_code == 409
+
+
+async def test_awards_and_payouts_over_hundreds_of_pledges_are_split_into_balanced_entries(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    """An entry holds a few hundred postings at most; 230 pledges need three entries per
+    movement, written in the one transaction of the award or payout."""
+    market = await build(client)
+    cid = market.challenge["id"]
+    backers = [await funder(client, 100 + n) for n in range(230)]
+    made = [await pledge(client, org, cid, amount=100 + n) for n, org in enumerate(backers)]
+    assert all(response.status_code == 201 for response in made)
+    offer = (await bid(client, market, 10_000)).json()
+    awarded = await client.post(f"/v1/bids/{offer['id']}/award", headers=market.steward.headers)
+    assert awarded.status_code == 200, awarded.text
+    assert (await assign(client, market)).status_code == 200
+    submitted = (await claim(client, market, 33)).json()
+    await attest(client, market.verifiers[0], submitted["id"], "approve", 33)
+    await attest(client, market.verifiers[1], submitted["id"], "approve", 33)
+    paid = (await client.get(f"/v1/milestones/{market.m1['id']}")).json()["payout"]
+    assert paid["amount"] == 3_300
+    assert {s["org_id"]: s["amount"] for s in paid["splits"]} == {
+        market.lead.id: 1_980,
+        market.partner.id: 1_320,
+    }
+    async with database.read() as session:
+        parts = (
+            await session.execute(
+                text("SELECT kind, COUNT(*) FROM ledger_entries GROUP BY kind ORDER BY kind")
+            )
+        ).all()
+    assert {
+        kind: count for kind, count in parts if kind in ("award", "payout", "escrow_return")
+    } == {
+        "award": 3,
+        "payout": 3,
+        "escrow_return": 3,
+    }
+    statements = [await read_pledge(client, response.json()["id"]) for response in made]
+    for member in (market.lead.id, market.partner.id):
+        total = sum(
+            next((p["amount"] for p in s["paid_to"] if p["org_id"] == member), 0)
+            for s in statements
+        )
+        assert total == {market.lead.id: 1_980, market.partner.id: 1_320}[member]
+    assert sum(s["paid"] for s in statements) == 3_300

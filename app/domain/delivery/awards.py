@@ -17,6 +17,7 @@ from app.domain import policies
 from app.domain.challenges import service as challenges
 from app.domain.challenges.models import Challenge, Milestone
 from app.domain.delivery import swarms
+from app.domain.delivery.entries import chunked, post_parts
 from app.domain.delivery.models import Bid, SwarmMember
 from app.domain.delivery.states import advance
 from app.domain.errors import (
@@ -188,21 +189,18 @@ async def _escrow(
             f"Eligible pledges hold {total} {challenge.currency}; the bid needs {bid.amount}."
         )
     draws = allocate_pro_rata(bid.amount, available)
-    postings = []
-    for pledge_id, draw in sorted(draws.items()):
-        if draw == 0:
-            continue
-        escrow = await chart.escrow_account(ledger, milestone.id, pledge_id, challenge.currency)
-        postings += [
-            Posting.debit_of(chart.pledge_account_id(pledge_id, challenge.currency), draw),
-            Posting.credit_of(escrow.id, draw),
-        ]
-    await ledger.post_entry(
-        entry_id=bid.id,
-        kind="award",
-        postings=postings,
-        meta={"milestone_id": str(milestone.id), "bid_id": str(bid.id)},
-    )
+    parts = []
+    for chunk in chunked([(pid, draw) for pid, draw in sorted(draws.items()) if draw > 0]):
+        postings = []
+        for pledge_id, draw in chunk:
+            escrow = await chart.escrow_account(ledger, milestone.id, pledge_id, challenge.currency)
+            postings += [
+                Posting.debit_of(chart.pledge_account_id(pledge_id, challenge.currency), draw),
+                Posting.credit_of(escrow.id, draw),
+            ]
+        parts.append(postings)
+    meta = {"milestone_id": str(milestone.id), "bid_id": str(bid.id)}
+    await post_parts(ledger, bid.id, "award", parts, meta)
     await record_flow.allocated(
         session, challenge.id, challenge.currency, milestone.id, sum(draws.values())
     )

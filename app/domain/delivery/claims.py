@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.domain import policies
 from app.domain.challenges.models import Challenge, Milestone
 from app.domain.delivery import awards, rules, swarms
+from app.domain.delivery.entries import chunked, post_parts
 from app.domain.delivery.models import Attestation, Bid, Claim, Payout
 from app.domain.delivery.states import advance
 from app.domain.errors import Conflict, Forbidden, InvalidState, NotFound, Unprocessable
@@ -194,11 +195,12 @@ async def _pay(
     plan = rules.plan_payout(escrows, [(m.org_id, m.share_bps) for m in members], payout)
     entry_id = _step(milestone.id, "payout")
     if payout > 0:
-        await ledger.post_entry(
-            entry_id=entry_id,
-            kind="payout",
-            postings=await _payout_postings(ledger, milestone, challenge.currency, plan),
-            meta={"milestone_id": str(milestone.id), "claim_id": str(claim.id)},
+        await post_parts(
+            ledger,
+            entry_id,
+            "payout",
+            await _payout_parts(ledger, milestone, challenge.currency, plan),
+            {"milestone_id": str(milestone.id), "claim_id": str(claim.id)},
         )
         await record_flow.paid(session, challenge.id, challenge.currency, milestone.id, plan.splits)
     await return_escrows(ledger, milestone, challenge.currency, plan.returns, "payout_rest")
@@ -224,42 +226,56 @@ def _decimal(value: Fraction) -> str:
     return format(quotient.quantize(Decimal("1e-12")).normalize(), "f")
 
 
-async def _payout_postings(
+async def _payout_parts(
     ledger: Ledger, milestone: Milestone, currency: str, plan: rules.PayoutPlan
-) -> list[Posting]:
-    postings = [
-        Posting.debit_of(chart.escrow_account_id(milestone.id, pid, currency), draw)
-        for pid, draw in sorted(plan.draws.items())
-        if draw > 0
-    ]
-    for org_id, amount in plan.splits.items():
-        if amount > 0:
-            wallet = await chart.wallet(ledger, org_id, currency)
-            postings.append(Posting.credit_of(wallet.id, amount))
-    return postings
+) -> list[list[Posting]]:
+    """Each part: some pledges' escrows debited, and the members credited exactly what those
+    pledges paid them (the plan's matrix), so every part balances on its own."""
+    wallets = {
+        org_id: (await chart.wallet(ledger, org_id, currency)).id for org_id in sorted(plan.splits)
+    }
+    parts = []
+    for chunk in chunked([pid for pid, draw in sorted(plan.draws.items()) if draw > 0]):
+        postings = [
+            Posting.debit_of(chart.escrow_account_id(milestone.id, pid, currency), plan.draws[pid])
+            for pid in chunk
+        ]
+        for org_id, wallet_id in wallets.items():
+            amount = sum(plan.by_pledge[pid].get(org_id, 0) for pid in chunk)
+            if amount > 0:
+                postings.append(Posting.credit_of(wallet_id, amount))
+        parts.append(postings)
+    return parts
 
 
 async def return_escrows(
     ledger: Ledger, milestone: Milestone, currency: str, returns: dict[uuid.UUID, int], kind: str
 ) -> None:
-    """Give each escrow's rest back to the pledge it came from, in one entry. A pledge that
-    has ended meanwhile (expired, refunded) passes the money straight on to its funder's
-    wallet, so no cent is ever stranded in a pledge nobody can use."""
-    postings: list[Posting] = []
-    for pledge_id, amount in sorted(returns.items()):
-        if amount > 0:
-            postings += [
+    """Give each escrow's rest back to the pledge it came from. A pledge that has ended
+    meanwhile (expired, refunded) passes the money straight on to its funder's wallet, so no
+    cent is ever stranded in a pledge nobody can use."""
+    parts = [
+        [
+            posting
+            for pledge_id, amount in chunk
+            for posting in (
                 Posting.debit_of(
                     chart.escrow_account_id(milestone.id, pledge_id, currency), amount
                 ),
                 Posting.credit_of(chart.pledge_account_id(pledge_id, currency), amount),
-            ]
-    if postings:
-        await ledger.post_entry(
-            entry_id=_step(milestone.id, kind),
-            kind="escrow_return",
-            postings=postings,
-            meta={"milestone_id": str(milestone.id), "reason": kind},
+            )
+        ]
+        for chunk in chunked(
+            [(pid, amount) for pid, amount in sorted(returns.items()) if amount > 0]
+        )
+    ]
+    if parts:
+        await post_parts(
+            ledger,
+            _step(milestone.id, kind),
+            "escrow_return",
+            parts,
+            {"milestone_id": str(milestone.id), "reason": kind},
         )
         await record_flow.allocated(
             ledger.session, milestone.challenge_id, currency, milestone.id, -sum(returns.values())

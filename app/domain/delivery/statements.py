@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.challenges.models import Milestone
 from app.domain.delivery import rules
+from app.domain.delivery.entries import part_entries
 from app.domain.delivery.models import Payout
 from app.domain.money import chart
 from app.domain.pledges.models import Pledge
@@ -60,15 +61,15 @@ async def _parts_of(
     session: AsyncSession, ledger: Ledger, milestone: Milestone, pledge: Pledge
 ) -> dict[uuid.UUID, int]:
     payout = await session.get(Payout, milestone.id)
-    entry = await ledger.get_entry(payout.entry_id) if payout else None
-    if payout is None or entry is None:
+    if payout is None:
         return {}
+    postings = [p for entry in await part_entries(ledger, payout.entry_id) for p in entry.postings]
     pledge_ids = await session.scalars(
         select(Pledge.id).where(Pledge.challenge_id == milestone.challenge_id)
     )
     escrows = {
         chart.escrow_account_id(milestone.id, pid, pledge.currency): pid for pid in pledge_ids
     }
-    draws = {escrows[p.account_id]: p.debit for p in entry.postings if p.account_id in escrows}
+    draws = {escrows[p.account_id]: p.debit for p in postings if p.account_id in escrows}
     splits = {uuid.UUID(str(s["org_id"])): int(str(s["amount"])) for s in payout.splits}
     return rules.member_parts(draws, splits).get(pledge.id, {})
