@@ -11,6 +11,7 @@ Setup (timed and printed, not part of the figures):
 Then a `tributary serve` process answers sequential requests from an httpx client:
 
     .venv/bin/python bench/public_reads.py [--pledges 10000] [--entries 1000000] [--requests 200]
+        [--keep]  # then: BENCH_SIGNING_KEY=... bench/public_reads.py --database NAME
 
 Prints p50 / p95 / p99 latency (ms) per endpoint, and the database time of the flows query
 (EXPLAIN ANALYZE). Needs PostgreSQL at BENCH_DATABASE_URL (default
@@ -198,6 +199,7 @@ async def bulk_journal(database: Database, entries: int) -> None:
 
     world, wallets = await database.transaction(accounts)
     async with database.engine.begin() as conn:
+        await conn.execute(text("SET LOCAL statement_timeout = 0"))  # bulk, not a request
         await conn.execute(text("CREATE TEMP TABLE bulk_wallets (n int PRIMARY KEY, id uuid)"))
         await conn.execute(
             text("INSERT INTO bulk_wallets VALUES (:n, :id)"),
@@ -323,20 +325,44 @@ async def build(url: str, args: argparse.Namespace, signer: TreeSigner) -> dict[
         await database.dispose()
 
 
+async def existing(url: str) -> dict[str, Any]:
+    database = Database.from_settings(Settings(database_url=url))
+    try:
+        async with database.read() as session:
+            challenge_id = await session.scalar(
+                text("SELECT id FROM challenges WHERE title = 'Safe water at scale'")
+            )
+            entry_id = await session.scalar(
+                text("SELECT entry_id FROM ledger_merkle_leaves ORDER BY leaf_index DESC LIMIT 1")
+            )
+        explained = await explain_flows(database, challenge_id)
+        return {"challenge_id": challenge_id, "entry_id": entry_id, "explain": explained}
+    finally:
+        await database.dispose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--pledges", type=int, default=10_000)
     parser.add_argument("--entries", type=int, default=1_000_000)
     parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument("--database", help="measure a database a --keep run left (no setup)")
     args = parser.parse_args()
     server_url = os.environ.get(
         "BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
     )
-    name = f"tributary_bench_public_{uuid.uuid4().hex[:8]}"
-    url = create_database(server_url, name)
-    seed = new_seed_b64()
+    name = args.database or f"tributary_bench_public_{uuid.uuid4().hex[:8]}"
+    url = server_url.rsplit("/", 1)[0] + "/" + name if args.database else ""
+    url = url or create_database(server_url, name)
+    seed = os.environ.get("BENCH_SIGNING_KEY") or new_seed_b64()
+    if args.keep:
+        print(f"keeping database {name}; BENCH_SIGNING_KEY={seed}")
     try:
-        built = asyncio.run(build(url, args, TreeSigner.from_base64(seed)))
+        if args.database:
+            built = asyncio.run(existing(url))
+        else:
+            built = asyncio.run(build(url, args, TreeSigner.from_base64(seed)))
         with tempfile.TemporaryDirectory() as folder:
             server = start_server(
                 url,
@@ -368,7 +394,8 @@ def main() -> None:
                 stop_server(server)
         print(f"db     flows query for the challenge: {built['explain']}")
     finally:
-        drop_database(server_url, name)
+        if not (args.keep or args.database):
+            drop_database(server_url, name)
 
 
 if __name__ == "__main__":

@@ -283,6 +283,8 @@ CASES = [
     ),
     Case("public flows", "GET", "/v1/public/flows", PUBLIC, query="?challenge_id={challenge_id}"),
     Case("public stats", "GET", "/v1/public/stats", PUBLIC),
+    Case("dashboard", "GET", "/", PUBLIC),
+    Case("dashboard challenge", "GET", "/challenges/{challenge_id}", PUBLIC),
     Case("log key", "GET", "/v1/public/ledger/key", PUBLIC),
     Case("tree head", "GET", "/v1/public/ledger/tree-head", PUBLIC, needs="sealed"),
     Case(

@@ -13,7 +13,7 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.challenges.models import Challenge, Milestone
@@ -55,39 +55,54 @@ def node_id(key: str) -> str:
     return ANONYMOUS_ID if key == keys.ANONYMOUS else key
 
 
-async def _rows(
-    session: AsyncSession, *, challenge_id: uuid.UUID | None, currency: str
-) -> list[tuple[uuid.UUID, str, str, int]]:
-    query = select(FlowTotal.challenge_id, FlowTotal.source, FlowTotal.target, FlowTotal.amount)
+def _scope(challenge_id: uuid.UUID | None, currency: str) -> ColumnElement[bool]:
     if challenge_id is not None:
-        query = query.where(FlowTotal.challenge_id == challenge_id)
-    else:
-        query = query.where(FlowTotal.currency == currency)
-    rows = await session.execute(query.where(FlowTotal.amount > 0))
-    return [
-        (cid, source, target, int(amount))
-        for cid, source, target, amount in rows
-        if not target.startswith("out:")
-    ]
+        return and_(FlowTotal.challenge_id == challenge_id, FlowTotal.amount > 0)
+    return and_(FlowTotal.currency == currency, FlowTotal.amount > 0)
 
 
-def _merge_small_funders(
-    rows: list[tuple[uuid.UUID, str, str, int]], max_funders: int
+IS_FUNDER = FlowTotal.source.startswith("funder:")
+
+
+async def _links(
+    session: AsyncSession, scope: ColumnElement[bool], max_funders: int
 ) -> tuple[list[tuple[str, str, int]], int]:
-    """Links as (source key, target key, amount); funders beyond the largest `max_funders`
-    become one source. Returns the links and how many funders were merged."""
-    by_funder: dict[str, int] = defaultdict(int)
-    for _, source, _, amount in rows:
-        if source.startswith("funder:"):
-            by_funder[source] += amount
-    ranked = sorted(by_funder, key=lambda key: (-by_funder[key], key))
-    kept = set(ranked[:max_funders])
-    merged: dict[tuple[str, str], int] = defaultdict(int)
-    for _, source, target, amount in rows:
-        if source.startswith("funder:") and source not in kept:
-            source = OTHERS_ID
-        merged[(source, target)] += amount
-    return [(s, t, a) for (s, t), a in merged.items()], len(ranked) - len(kept)
+    """Links as (source key, target key, amount), aggregated in the database: the largest
+    `max_funders` funders one by one, the rest as one source per target. Python only ever
+    sees the rows it returns, however many funders there are. Also returns how many
+    funders were folded."""
+    funder_total = func.sum(FlowTotal.amount)
+    kept = list(
+        (
+            await session.scalars(
+                select(FlowTotal.source)
+                .where(scope, IS_FUNDER)
+                .group_by(FlowTotal.source)
+                .order_by(funder_total.desc(), FlowTotal.source)
+                .limit(max_funders)
+            )
+        ).all()
+    )
+    everyone = await session.scalar(
+        select(func.count(FlowTotal.source.distinct())).where(scope, IS_FUNDER)
+    )
+    named = select(FlowTotal.source, FlowTotal.target, FlowTotal.amount).where(
+        scope,
+        or_(FlowTotal.source.in_(kept), and_(~IS_FUNDER, ~FlowTotal.target.startswith("out:"))),
+    )
+    links: dict[tuple[str, str], int] = defaultdict(int)
+    for source, target, amount in await session.execute(named):
+        links[(source, target)] += int(amount)
+    folded = int(everyone or 0) - len(kept)
+    if folded:
+        rest = (
+            select(FlowTotal.target, func.sum(FlowTotal.amount))
+            .where(scope, IS_FUNDER, FlowTotal.source.not_in(kept))
+            .group_by(FlowTotal.target)
+        )
+        for target, amount in await session.execute(rest):
+            links[(OTHERS_ID, target)] += int(amount)
+    return [(s, t, a) for (s, t), a in links.items()], folded
 
 
 async def _labels(session: AsyncSession, node_keys: set[str]) -> dict[str, str]:
@@ -148,8 +163,7 @@ async def flows(
         currency = challenge.currency
     if currency is None:
         currency = await _only_currency(session)
-    rows = await _rows(session, challenge_id=challenge_id, currency=currency)
-    links, others = _merge_small_funders(rows, max_funders)
+    links, others = await _links(session, _scope(challenge_id, currency), max_funders)
     node_keys = {s for s, _, _ in links} | {t for _, t, _ in links}
     labels = await _labels(session, node_keys)
     nodes = sorted(

@@ -23,6 +23,7 @@ from app.domain.challenges.models import Challenge, Milestone
 from app.domain.delivery import statements
 from app.domain.errors import Forbidden, InsufficientFunds, InvalidState, NotFound, Unprocessable
 from app.domain.flows import record as record_flow
+from app.domain.flows.totals import Totals
 from app.domain.identity.caller import Caller
 from app.domain.money import chart
 from app.domain.pledges import settlement
@@ -52,12 +53,9 @@ class PledgeSpec:
 
 
 @dataclass(frozen=True)
-class PledgeAmounts:
-    held: int = 0
-    available: int = 0
-    allocated: int = 0
-    paid: int = 0
-    returned: int = 0
+class PledgeAmounts(Totals):
+    """A pledge's money, as a challenge's totals, plus whom its payouts went to."""
+
     paid_to: dict[uuid.UUID, int] = field(default_factory=dict)
 
 

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.flows import record as record_flow
@@ -32,29 +32,28 @@ def step_id(pledge_id: uuid.UUID, step: str) -> uuid.UUID:
     return uuid.uuid5(STEP_NAMESPACE, f"{pledge_id}:{step}")
 
 
-async def live_pledges(session: AsyncSession, challenge_id: uuid.UUID) -> list[Pledge]:
+async def _locked_pledges(
+    session: AsyncSession, challenge_id: uuid.UUID, condition: ColumnElement[bool]
+) -> list[Pledge]:
     return list(
         await session.scalars(
             select(Pledge)
-            .where(Pledge.challenge_id == challenge_id, Pledge.status.in_(LIVE_STATUSES))
+            .where(Pledge.challenge_id == challenge_id, condition)
             .order_by(Pledge.created_at, Pledge.id)
             .with_for_update()
         )
     )
+
+
+async def live_pledges(session: AsyncSession, challenge_id: uuid.UUID) -> list[Pledge]:
+    return await _locked_pledges(session, challenge_id, Pledge.status.in_(LIVE_STATUSES))
 
 
 async def _holding(session: AsyncSession, challenge_id: uuid.UUID) -> list[Pledge]:
     """The challenge's pledges with an open hold (unmet thresholds, undrawn match caps):
     the only ones new money can move, found by a partial index however many pledges the
     challenge has."""
-    return list(
-        await session.scalars(
-            select(Pledge)
-            .where(Pledge.challenge_id == challenge_id, Pledge.hold_entry_id.is_not(None))
-            .order_by(Pledge.created_at, Pledge.id)
-            .with_for_update()
-        )
-    )
+    return await _locked_pledges(session, challenge_id, Pledge.hold_entry_id.is_not(None))
 
 
 async def _accounts(ledger: Ledger, pledge: Pledge) -> tuple[uuid.UUID, uuid.UUID]:

@@ -1,0 +1,61 @@
+"""The dashboard's HTML without a browser: escaping, security headers, what it lists."""
+
+from __future__ import annotations
+
+import httpx
+
+from tests.support.factories import make_org
+from tests.support.market import funder, open_challenge, pledge
+
+HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+
+
+async def test_titles_are_escaped_and_the_page_forbids_foreign_and_inline_scripts(
+    client: httpx.AsyncClient,
+) -> None:
+    challenge, _ = await open_challenge(client, title=HOSTILE, description=HOSTILE)
+    await pledge(client, await funder(client, 1_234), challenge["id"], amount=1_234)
+    for path in ("/", f"/challenges/{challenge['id']}"):
+        page = await client.get(path)
+        assert page.status_code == 200
+        assert page.headers["content-type"].startswith("text/html")
+        assert HOSTILE not in page.text
+        assert "&lt;script&gt;alert(" in page.text
+        csp = page.headers["content-security-policy"]
+        assert "script-src 'self'" in csp
+        assert "default-src 'self'" in csp
+        assert "unsafe-inline" not in csp
+        assert "12.34" in page.text  # minor units shown as money
+
+
+async def test_the_list_leaves_out_drafts_and_an_unknown_challenge_is_a_problem_404(
+    client: httpx.AsyncClient,
+) -> None:
+    steward = await make_org(client, "steward")
+    draft = await client.post(
+        "/v1/challenges",
+        json={"title": "Secret draft", "currency": "USD", "sdg_targets": ["6.1"]},
+        headers=steward.headers,
+    )
+    assert draft.status_code == 201
+    await open_challenge(client, title="Open for pledges")
+    page = (await client.get("/")).text
+    assert "Open for pledges" in page
+    assert "Secret draft" not in page
+    missing = await client.get("/challenges/00000000-0000-4000-8000-000000000000")
+    assert missing.status_code == 404
+    assert missing.headers["content-type"] == "application/problem+json"
+    assert (await client.get("/challenges/not-a-uuid")).status_code == 422
+
+
+async def test_the_app_serves_its_own_scripts(client: httpx.AsyncClient) -> None:
+    for path in (
+        "/static/dashboard.js",
+        "/static/sankey.js",
+        "/static/vendor/d3-sankey.min.js",
+        "/static/dashboard.css",
+    ):
+        response = await client.get(path)
+        assert response.status_code == 200, path
+        assert len(response.content) > 500
+    assert (await client.get("/static/../app/settings.py")).status_code == 404
