@@ -102,6 +102,19 @@ class Ledger:
             meta=meta,
         )
 
+    async def open_accounts(
+        self,
+        *,
+        code: str,
+        currency: str,
+        owner_refs: Iterable[str],
+        flags: AccountFlags = AccountFlags.NONE,
+    ) -> dict[str, Account]:
+        """Open many single-shard accounts of one code and currency at once, by owner_ref."""
+        return await _accounts.open_accounts(
+            self.session, code=code, currency=currency, owner_refs=owner_refs, flags=flags
+        )
+
     async def find_account(self, *, code: str, currency: str, owner_ref: str) -> Account | None:
         return await _accounts.find_account(
             self.session, code=code, currency=currency, owner_ref=owner_ref

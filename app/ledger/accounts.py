@@ -209,3 +209,69 @@ async def get_accounts(
 
 async def get_account(session: AsyncSession, account_id: uuid.UUID) -> Account:
     return (await get_accounts(session, [account_id]))[account_id]
+
+
+async def open_accounts(
+    session: AsyncSession,
+    *,
+    code: str,
+    currency: str,
+    owner_refs: Iterable[str],
+    flags: AccountFlags = AccountFlags.NONE,
+) -> dict[str, Account]:
+    """Open many single-shard accounts of one kind at once (or return those that exist),
+    in a few set-based statements rather than three round trips each. Same guarantees as
+    `open_account`: idempotent, safe under concurrency, never a silent change of flags."""
+    refs = list(dict.fromkeys(owner_refs))
+    for ref in refs:
+        _validate(code, currency, ref, 1)
+    ids = {ref: account_id_for(code, currency, ref) for ref in refs}
+    known = {ref: _cache[i] for ref, i in ids.items() if i in _cache}
+    missing = [ref for ref in refs if ref not in known]
+    for start in range(0, len(missing), 1000):
+        batch = missing[start : start + 1000]
+        now = utcnow()
+        inserted = await session.execute(
+            insert_ignoring_conflicts(
+                session,
+                tables.accounts,
+                [
+                    {
+                        "id": ids[ref],
+                        "code": code,
+                        "currency": currency,
+                        "owner_ref": ref,
+                        "flags": int(flags),
+                        "shards": 1,
+                        "meta": {},
+                        "created_at": now,
+                    }
+                    for ref in batch
+                ],
+            ).returning(tables.accounts.c.id)
+        )
+        fresh = list(inserted.scalars())
+        if fresh:
+            await session.execute(
+                insert(tables.balances),
+                [
+                    {
+                        "account_id": account_id,
+                        "shard": 0,
+                        "debits_posted": 0,
+                        "credits_posted": 0,
+                        "debits_pending": 0,
+                        "credits_pending": 0,
+                    }
+                    for account_id in fresh
+                ],
+            )
+    found = await get_accounts(session, [ids[ref] for ref in missing]) if missing else {}
+    opened = {**known, **{ref: found[ids[ref]] for ref in missing}}
+    for ref, account in opened.items():
+        if account.flags != flags or account.shards != 1:
+            raise AccountConflict(
+                f"account {code}/{currency}/{ref} exists with flags {account.flags.name} "
+                f"and {account.shards} shards"
+            )
+    return opened

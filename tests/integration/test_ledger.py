@@ -27,6 +27,7 @@ from app.ledger import (
     Phase,
     Posting,
 )
+from app.ledger.accounts import forget_all_accounts
 from app.ledger.sqltypes import utcnow
 
 T = TypeVar("T")
@@ -88,6 +89,42 @@ async def test_open_account_is_idempotent_and_refuses_other_flags(database: Data
             ),
         )
     assert world.flags == AccountFlags.NONE
+
+
+async def test_open_accounts_opens_many_at_once_idempotently(database: Database) -> None:
+    refs = [f"escrow:{n}" for n in range(1_203)]
+    single = await tx(
+        database,
+        lambda ledger: ledger.open_account(
+            code="escrow", currency="USD", owner_ref=refs[7], flags=LIMITED
+        ),
+    )
+    forget_all_accounts()  # the batch must find the existing row in the database, too
+    opened = await tx(
+        database,
+        lambda ledger: ledger.open_accounts(
+            code="escrow", currency="USD", owner_refs=refs, flags=LIMITED
+        ),
+    )
+    assert list(opened) == refs
+    assert opened[refs[7]].id == single.id
+    assert {a.id for a in opened.values()} == {
+        Ledger.account_id_for(code="escrow", currency="USD", owner_ref=r) for r in refs
+    }
+    again = await tx(
+        database,
+        lambda ledger: ledger.open_accounts(
+            code="escrow", currency="USD", owner_refs=refs[:3], flags=LIMITED
+        ),
+    )
+    assert {ref: a.id for ref, a in again.items()} == {r: opened[r].id for r in refs[:3]}
+    balances = await tx(database, lambda ledger: ledger.balances(a.id for a in opened.values()))
+    assert len(balances) == len(refs)
+    with pytest.raises(AccountConflict):
+        await tx(
+            database,
+            lambda ledger: ledger.open_accounts(code="escrow", currency="USD", owner_refs=refs),
+        )
 
 
 async def test_transfer_moves_exact_amounts_and_history_has_balance_after(

@@ -189,16 +189,21 @@ async def _escrow(
             f"Eligible pledges hold {total} {challenge.currency}; the bid needs {bid.amount}."
         )
     draws = allocate_pro_rata(bid.amount, available)
-    parts = []
-    for chunk in chunked([(pid, draw) for pid, draw in sorted(draws.items()) if draw > 0]):
-        postings = []
-        for pledge_id, draw in chunk:
-            escrow = await chart.escrow_account(ledger, milestone.id, pledge_id, challenge.currency)
-            postings += [
+    drawn = [(pid, draw) for pid, draw in sorted(draws.items()) if draw > 0]
+    escrows = await chart.escrow_accounts(
+        ledger, milestone.id, [pid for pid, _ in drawn], challenge.currency
+    )
+    parts = [
+        [
+            posting
+            for pledge_id, draw in chunk
+            for posting in (
                 Posting.debit_of(chart.pledge_account_id(pledge_id, challenge.currency), draw),
-                Posting.credit_of(escrow.id, draw),
-            ]
-        parts.append(postings)
+                Posting.credit_of(escrows[pledge_id].id, draw),
+            )
+        ]
+        for chunk in chunked(drawn)
+    ]
     meta = {"milestone_id": str(milestone.id), "bid_id": str(bid.id)}
     await post_parts(ledger, bid.id, "award", parts, meta)
     await record_flow.allocated(

@@ -72,13 +72,15 @@ def escrow_account_id(milestone_id: uuid.UUID, pledge_id: uuid.UUID, currency: s
     )
 
 
-async def escrow_account(
-    ledger: Ledger, milestone_id: uuid.UUID, pledge_id: uuid.UUID, currency: str
-) -> Account:
-    """Money of one pledge reserved for one awarded milestone: never below zero."""
-    return await ledger.open_account(
+async def escrow_accounts(
+    ledger: Ledger, milestone_id: uuid.UUID, pledge_ids: list[uuid.UUID], currency: str
+) -> dict[uuid.UUID, Account]:
+    """The escrow accounts of many pledges for one milestone, opened in a few statements."""
+    refs = {escrow_ref(milestone_id, pid): pid for pid in pledge_ids}
+    opened = await ledger.open_accounts(
         code="escrow",
         currency=currency,
-        owner_ref=escrow_ref(milestone_id, pledge_id),
+        owner_refs=refs,
         flags=AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS,
     )
+    return {refs[ref]: account for ref, account in opened.items()}
