@@ -94,7 +94,7 @@ def worker(
         float | None, typer.Option(min=0.05, help="Seconds between rounds (default: setting).")
     ] = None,
 ) -> None:
-    """Run due work (timeouts, expiries, sealing) until stopped with SIGTERM or Ctrl-C."""
+    """Run due work (timeouts, expiries, sealing, webhooks) until SIGTERM or Ctrl-C."""
     from app.logs import configure_logging
 
     settings = _settings_or_exit()
@@ -107,7 +107,7 @@ async def _work(settings: Settings, interval_seconds: float) -> None:
 
     from app.db import Database
     from app.keys import load_signer
-    from app.worker import due_work_loop
+    from app.worker import due_work_loop, webhook_config
 
     database = Database.from_settings(settings)
     signer = load_signer(settings)
@@ -116,7 +116,7 @@ async def _work(settings: Settings, interval_seconds: float) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     try:
-        await due_work_loop(database, interval_seconds, stop, signer)
+        await due_work_loop(database, interval_seconds, stop, signer, webhook_config(settings))
     finally:
         await database.dispose()
 

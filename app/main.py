@@ -16,6 +16,7 @@ from app.api import (
     challenges,
     claims,
     dashboard,
+    events,
     health,
     ledger,
     money,
@@ -30,7 +31,7 @@ from app.api.ratelimit import build_rate_limiter
 from app.db import Database
 from app.keys import SignerSource
 from app.settings import Settings, get_settings
-from app.worker import DueWorkRunner
+from app.worker import DueWorkRunner, webhook_config
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 API_DESCRIPTION = (
@@ -49,7 +50,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     )
 
     signer_source = SignerSource(settings)
-    due_work = DueWorkRunner(db, settings.due_work_interval_seconds, signer_source.get)
+    due_work = DueWorkRunner(
+        db, settings.due_work_interval_seconds, signer_source.get, webhook_config(settings)
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -81,6 +84,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(claims.router)
     app.include_router(ledger.router)
     app.include_router(audit.router)
+    app.include_router(events.router)
     app.include_router(public.router)
     app.include_router(dashboard.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

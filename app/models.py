@@ -6,6 +6,7 @@ from sqlalchemy import MetaData
 
 import app.domain.challenges.models
 import app.domain.delivery.models
+import app.domain.events.models
 import app.domain.flows.models
 import app.domain.idempotency.models
 import app.domain.identity.models

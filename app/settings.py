@@ -90,6 +90,18 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(
         default=None, description="Redis for rate limits shared by every process."
     )
+    webhook_allow_private: bool = Field(
+        default=False,
+        description="Allow webhook URLs on private/loopback addresses and plain http "
+        "(tests, internal installations); off to prevent SSRF.",
+    )
+    webhook_timeout_seconds: float = Field(default=5.0, gt=0, le=30)
+    webhook_retry_scale: float = Field(
+        default=1.0, ge=0, le=10, description="Multiplies the Standard Webhooks retry delays."
+    )
+    webhook_disable_after: int = Field(
+        default=15, ge=1, le=1000, description="Consecutive failed attempts that disable a webhook."
+    )
 
     @field_validator("database_url")
     @classmethod

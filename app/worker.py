@@ -13,9 +13,20 @@ from collections.abc import Callable
 
 from app.db import Database
 from app.domain.due_work import run_due_work
+from app.domain.events.delivery import WebhookConfig, deliver_due
 from app.ledger.signing import TreeSigner
+from app.settings import Settings
 
 log = logging.getLogger(__name__)
+
+
+def webhook_config(settings: Settings) -> WebhookConfig:
+    return WebhookConfig(
+        allow_private=settings.webhook_allow_private,
+        timeout_seconds=settings.webhook_timeout_seconds,
+        retry_scale=settings.webhook_retry_scale,
+        disable_after=settings.webhook_disable_after,
+    )
 
 
 async def due_work_loop(
@@ -23,6 +34,7 @@ async def due_work_loop(
     interval_seconds: float,
     stop: asyncio.Event,
     signer: TreeSigner | None = None,
+    webhooks: WebhookConfig | None = None,
 ) -> None:
     while not stop.is_set():
         try:
@@ -32,6 +44,13 @@ async def due_work_loop(
                 log.info("due work processed %s", done)
         except Exception:
             log.exception("due work round failed")
+        if webhooks is not None:
+            try:
+                sent = await deliver_due(database, webhooks)
+                if sent:
+                    log.info("webhook deliveries attempted: %s", sent)
+            except Exception:
+                log.exception("webhook delivery round failed")
         try:
             await asyncio.wait_for(stop.wait(), timeout=interval_seconds)
         except TimeoutError:
@@ -46,17 +65,21 @@ class DueWorkRunner:
         database: Database,
         interval_seconds: float,
         signer: Callable[[], TreeSigner | None] = lambda: None,
+        webhooks: WebhookConfig | None = None,
     ) -> None:
         self.database = database
         self.interval_seconds = interval_seconds
         self.signer = signer
+        self.webhooks = webhooks
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         if self.interval_seconds > 0 and self._task is None:
             self._task = asyncio.create_task(
-                due_work_loop(self.database, self.interval_seconds, self._stop, self.signer()),
+                due_work_loop(
+                    self.database, self.interval_seconds, self._stop, self.signer(), self.webhooks
+                ),
                 name="tributary-due-work",
             )
 

@@ -44,6 +44,8 @@ def _settings(database_url: str, **overrides: object) -> Settings:
         "admin_token": ADMIN_TOKEN,
         "due_work_interval_seconds": 0,  # tests run due work themselves, deterministically
         "ledger_signing_key": SIGNING_KEY,
+        "webhook_allow_private": True,  # test receivers listen on 127.0.0.1
+        "webhook_retry_scale": 0,  # retries are due at once; tests drive delivery rounds
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

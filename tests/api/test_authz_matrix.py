@@ -283,6 +283,38 @@ CASES = [
     ),
     Case("public flows", "GET", "/v1/public/flows", PUBLIC, query="?challenge_id={challenge_id}"),
     Case("public stats", "GET", "/v1/public/stats", PUBLIC),
+    Case("events", "GET", "/v1/events", authenticated(other_org=200, owner=200, admin=200)),
+    Case(
+        "create webhook",
+        "POST",
+        "/v1/webhooks",
+        authenticated(other_org=201, owner=201, admin=403),
+        body={"url": "http://127.0.0.1:9/hook", "event_types": ["pledge.created"]},
+    ),
+    Case(
+        "list webhooks", "GET", "/v1/webhooks", authenticated(other_org=200, owner=200, admin=403)
+    ),
+    Case(
+        "delete webhook",
+        "DELETE",
+        "/v1/webhooks/{webhook_id}",
+        authenticated(other_org=404, owner=204, admin=403),
+        needs="webhook",
+    ),
+    Case(
+        "enable webhook",
+        "POST",
+        "/v1/webhooks/{webhook_id}/enable",
+        authenticated(other_org=404, owner=200, admin=403),
+        needs="webhook",
+    ),
+    Case(
+        "webhook deliveries",
+        "GET",
+        "/v1/webhooks/{webhook_id}/deliveries",
+        authenticated(other_org=404, owner=200, admin=403),
+        needs="webhook",
+    ),
     Case("dashboard", "GET", "/", PUBLIC),
     Case("dashboard challenge", "GET", "/challenges/{challenge_id}", PUBLIC),
     Case("log key", "GET", "/v1/public/ledger/key", PUBLIC),
@@ -333,6 +365,14 @@ async def build_world(client: httpx.AsyncClient, case: Case) -> World:
     ids = await _market(client, owner if case.role == "steward" else None, owner, other)
     if case.needs in ("bid", "award", "claim"):
         ids.update(await _delivery(client, case, owner, ids))
+    if case.needs == "webhook":
+        hook = await client.post(
+            "/v1/webhooks",
+            json={"url": "http://127.0.0.1:9/hook", "event_types": ["*"]},
+            headers=owner.headers,
+        )
+        assert hook.status_code == 201, hook.text
+        ids["webhook_id"] = hook.json()["id"]
     return World(
         owner, owner_without_role, other, revoked.json()["secret"], spare.json()["id"], ids
     )

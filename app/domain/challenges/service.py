@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,6 +18,7 @@ from app.domain import policies
 from app.domain.challenges import rules
 from app.domain.challenges.models import Challenge, ChallengeTarget, Milestone
 from app.domain.errors import InvalidState, NotFound, Unprocessable
+from app.domain.events.publish import emit
 from app.domain.flows import totals as flow_totals
 from app.domain.flows.totals import Totals
 from app.domain.identity.caller import Caller
@@ -25,6 +27,12 @@ from app.domain.pledges import settlement
 from app.ledger.sqltypes import utcnow
 
 MAX_SDG_TARGETS = 20
+STATUS_EVENTS = {
+    "open": "challenge.opened",
+    "closed": "challenge.closed",
+    "completed": "challenge.completed",
+    "cancelled": "challenge.cancelled",
+}
 
 
 @dataclass(frozen=True)
@@ -93,7 +101,17 @@ async def create_challenge(
         for t in targets
     )
     await session.flush()
+    await emit(session, "challenge.created", _challenge_data(challenge), orgs=[caller.org_id])
     return challenge
+
+
+def _challenge_data(challenge: Challenge) -> dict[str, Any]:
+    return {
+        "challenge_id": str(challenge.id),
+        "title": challenge.title,
+        "currency": challenge.currency,
+        "status": challenge.status,
+    }
 
 
 async def get_challenge(
@@ -128,6 +146,13 @@ async def transition(
         await settlement.refund_challenge(session, challenge)
     challenge.status = target
     await session.flush()
+    await emit(
+        session,
+        STATUS_EVENTS[target],
+        _challenge_data(challenge),
+        orgs=[challenge.steward_org_id],
+        public=True,
+    )
     return challenge
 
 

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain import policies
 from app.domain.challenges import service as challenges
 from app.domain.challenges.models import Challenge, Milestone
 from app.domain.delivery import swarms
+from app.domain.delivery.announce import bid_event
 from app.domain.delivery.entries import chunked, post_parts
 from app.domain.delivery.models import Bid, SwarmMember
 from app.domain.delivery.states import advance
@@ -84,6 +85,7 @@ async def submit_bid(
     )
     session.add(bid)
     await session.flush()
+    await bid_event(session, "bid.submitted", bid, milestone)
     return bid
 
 
@@ -117,6 +119,9 @@ async def withdraw_bid(session: AsyncSession, caller: Caller | None, bid_id: uui
         raise InvalidState("bid", bid_id, bid.status, "withdrawn")
     bid.status = "withdrawn"
     await session.flush()
+    milestone = await session.get(Milestone, bid.milestone_id)
+    assert milestone is not None
+    await bid_event(session, "bid.withdrawn", bid, milestone)
     return bid
 
 
@@ -154,13 +159,23 @@ async def award_bid(session: AsyncSession, caller: Caller | None, bid_id: uuid.U
     await _escrow(session, challenge, milestone, bid)
     bid.status = "awarded"
     milestone.awarded_bid_id = bid.id
-    await session.execute(
-        update(Bid)
-        .where(Bid.milestone_id == milestone.id, Bid.status == "submitted", Bid.id != bid.id)
-        .values(status="rejected")
-    )
+    await bid_event(session, "bid.awarded", bid, milestone)
+    await reject_waiting_bids(session, milestone)
     await session.flush()
     return bid
+
+
+async def reject_waiting_bids(session: AsyncSession, milestone: Milestone) -> None:
+    """Bids still waiting on a milestone that was awarded to another, or cancelled."""
+    waiting = await session.scalars(
+        select(Bid)
+        .where(Bid.milestone_id == milestone.id, Bid.status == "submitted")
+        .order_by(Bid.id)
+        .with_for_update()
+    )
+    for other in waiting:
+        other.status = "rejected"
+        await bid_event(session, "bid.rejected", other, milestone)
 
 
 async def _escrow(

@@ -16,12 +16,13 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain import policies
 from app.domain.challenges.models import Challenge, Milestone
 from app.domain.delivery import awards, rules, swarms
+from app.domain.delivery.announce import claim_event, milestone_failed
 from app.domain.delivery.entries import chunked, post_parts
 from app.domain.delivery.models import Attestation, Bid, Claim, Payout
 from app.domain.delivery.states import advance
@@ -30,6 +31,7 @@ from app.domain.flows import record as record_flow
 from app.domain.identity.caller import Caller
 from app.domain.money import chart
 from app.domain.pledges import settlement
+from app.domain.pledges.announce import announce
 from app.domain.pledges.models import Pledge
 from app.ledger import Ledger, Posting
 from app.ledger.sqltypes import utcnow
@@ -84,6 +86,7 @@ async def submit_claim(
     advance(milestone, "claim")
     session.add(claim)
     await session.flush()
+    await claim_event(session, "claim.submitted", claim, milestone, bid.swarm_id)
     return claim
 
 
@@ -159,6 +162,8 @@ async def _decide(session: AsyncSession, milestone: Milestone, claim: Claim) -> 
     elif rejections >= rules.rejection_limit(len(milestone.verifier_org_ids), milestone.quorum):
         claim.status = "rejected"
         advance(milestone, "reject_claim")
+        bid = await awards.get_bid(session, claim.bid_id)
+        await claim_event(session, "claim.rejected", claim, milestone, bid.swarm_id)
     await session.flush()
 
 
@@ -218,6 +223,24 @@ async def _pay(
     claim.status = "verified"
     advance(milestone, "verify")
     advance(milestone, "pay")
+    await claim_event(
+        session, "claim.verified", claim, milestone, bid.swarm_id, outcome_value=_decimal(value)
+    )
+    funders = await session.scalars(
+        select(Pledge.funder_org_id).where(Pledge.id.in_([p for p, d in plan.draws.items() if d]))
+    )
+    await claim_event(
+        session,
+        "payout.made",
+        claim,
+        milestone,
+        bid.swarm_id,
+        also=set(funders),
+        amount=payout,
+        currency=challenge.currency,
+        outcome_fraction=_decimal(fraction),
+        splits=[{"org_id": str(m.org_id), "amount": plan.splits[m.org_id]} for m in members],
+    )
 
 
 def _decimal(value: Fraction) -> str:
@@ -294,7 +317,11 @@ async def _refund_ended_pledges(
     )
     for pledge in ended:
         kind = "pledge_refund" if pledge.status == "refunded" else "pledge_expiry_refund"
-        await settlement.return_available(ledger, pledge, kind, f"{kind}:{milestone.id}:{reason}")
+        step = f"{kind}:{milestone.id}:{reason}"
+        returned = await settlement.return_available(ledger, pledge, kind, step)
+        await announce(
+            ledger.session, "pledge.refunded", pledge, returned=returned, reason="escrow returned"
+        )
 
 
 async def fail_overdue_milestones(session: AsyncSession, now: datetime) -> int:
@@ -319,8 +346,11 @@ async def fail_overdue_milestones(session: AsyncSession, now: datetime) -> int:
     return done
 
 
-async def fail_milestone(session: AsyncSession, milestone: Milestone, challenge: Challenge) -> None:
+async def fail_milestone(
+    session: AsyncSession, milestone: Milestone, challenge: Challenge, reason: str | None = None
+) -> None:
     """An awarded or claimed milestone fails: its escrows return, open claims are rejected."""
+    await milestone_failed(session, milestone, "due date passed" if reason is None else reason)
     ledger = Ledger(session)
     escrows = await _escrows(session, ledger, milestone, challenge.currency)
     await return_escrows(ledger, milestone, challenge.currency, dict(escrows), "failed")
@@ -328,6 +358,8 @@ async def fail_milestone(session: AsyncSession, milestone: Milestone, challenge:
         select(Claim).where(Claim.milestone_id == milestone.id, Claim.status == "submitted")
     ):
         claim.status = "rejected"
+        bid = await awards.get_bid(session, claim.bid_id)
+        await claim_event(session, "claim.rejected", claim, milestone, bid.swarm_id)
     advance(milestone, "fail")
 
 
@@ -342,14 +374,10 @@ async def end_milestones(session: AsyncSession, challenge: Challenge) -> None:
     )
     for milestone in milestones:
         if milestone.status in ("awarded", "claimed"):
-            await fail_milestone(session, milestone, challenge)
+            await fail_milestone(session, milestone, challenge, "challenge cancelled")
         elif milestone.status in ("draft", "open"):
             advance(milestone, "cancel")
-        await session.execute(
-            update(Bid)
-            .where(Bid.milestone_id == milestone.id, Bid.status == "submitted")
-            .values(status="rejected")
-        )
+        await awards.reject_waiting_bids(session, milestone)
     await session.flush()
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain import policies
 from app.domain.errors import Conflict, InsufficientFunds, NotFound, Unprocessable
+from app.domain.events.publish import emit
 from app.domain.identity.caller import Caller
 from app.domain.identity.models import Org
 from app.domain.money import chart
@@ -84,6 +85,18 @@ async def deposit(
         kind="deposit",
         meta={"memo": f"deposit {external_ref}", "deposit_id": str(record.id)},
     )
+    await emit(
+        session,
+        "deposit.created",
+        {
+            "deposit_id": str(record.id),
+            "org_id": str(org_id),
+            "amount": amount,
+            "currency": currency,
+            "external_ref": external_ref,
+        },
+        orgs=[org_id],
+    )
     return DepositResult(record, created=True)
 
 
@@ -137,6 +150,17 @@ async def withdraw(
     )
     session.add(record)
     await session.flush()
+    await emit(
+        session,
+        "withdrawal.created",
+        {
+            "withdrawal_id": str(record.id),
+            "org_id": str(org_id),
+            "amount": amount,
+            "currency": currency,
+        },
+        orgs=[org_id],
+    )
     return record
 
 

@@ -27,6 +27,7 @@ from app.domain.flows.totals import Totals
 from app.domain.identity.caller import Caller
 from app.domain.money import chart
 from app.domain.pledges import settlement
+from app.domain.pledges.announce import announce
 from app.domain.pledges.models import Pledge
 from app.domain.pledges.rules import BPS
 from app.ledger import Ledger, LimitExceeded
@@ -191,6 +192,7 @@ async def create_pledge(
     await _fund(Ledger(session), pledge)
     session.add(pledge)
     await session.flush()
+    await announce(session, "pledge.created" if spec.kind == "direct" else "pledge.held", pledge)
     await settlement.settle(session, challenge, [pledge.amount] if spec.kind == "direct" else [])
     return pledge
 
@@ -286,6 +288,7 @@ async def cancel_pledge(
         raise InvalidState("pledge", pledge_id, pledge.status, "cancelled (only held pledges can)")
     await settlement.release_hold(ledger, pledge, "cancel")
     await session.flush()
+    await announce(session, "pledge.released", pledge, reason="cancelled by the funder")
     return pledge
 
 
@@ -345,6 +348,7 @@ async def release_missed_thresholds(session: AsyncSession, now: datetime) -> int
     async def release(pledge: Pledge) -> None:
         await settlement.release_hold(Ledger(session), pledge, "deadline")
         pledge.status = "released"
+        await announce(session, "pledge.released", pledge, reason="threshold deadline passed")
 
     return await _process_due(
         session,
@@ -379,9 +383,12 @@ async def _expire(session: AsyncSession, pledge: Pledge) -> None:
         target = await session.get(Challenge, pledge.rollover_challenge_id, with_for_update=True)
     if target is not None and target.status == "open" and target.currency == pledge.currency:
         await _roll_over(session, ledger, pledge, target)
+        refunded = 0
     else:
-        await settlement.return_available(ledger, pledge, "pledge_expiry_refund")
+        refunded = await settlement.return_available(ledger, pledge, "pledge_expiry_refund")
     pledge.status = "expired"
+    rolled = str(pledge.rolled_into_pledge_id) if pledge.rolled_into_pledge_id else None
+    await announce(session, "pledge.expired", pledge, returned=refunded, rolled_into=rolled)
 
 
 async def _roll_over(
@@ -421,4 +428,5 @@ async def _roll_over(
     await record_flow.pledged(session, successor, available)
     pledge.rolled_into_pledge_id = successor.id
     await session.flush()
+    await announce(session, "pledge.created", successor, rolled_from=str(pledge.id))
     await settlement.settle(session, target, [available])

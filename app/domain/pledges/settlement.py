@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.flows import record as record_flow
 from app.domain.money import chart
+from app.domain.pledges.announce import announce
 from app.domain.pledges.models import Pledge
 from app.domain.pledges.rules import ThresholdPledge, match_draw, threshold_fixed_point
 from app.ledger import Ledger
@@ -94,6 +95,7 @@ async def _draw_match(ledger: Ledger, pledge: Pledge, contribution: int) -> int:
         )
         pledge.hold_entry_id, pledge.hold_sequence = hold, sequence + 1
     pledge.status = "active"
+    await announce(ledger.session, "pledge.drawn", pledge, drawn=drawn)
     return drawn
 
 
@@ -133,12 +135,15 @@ async def settle(session: AsyncSession, challenge: Challenge, contributions: lis
                 )
                 await record_flow.pledged(session, pledge, pledge.amount)
                 pledge.hold_entry_id, pledge.status = None, "active"
+                await announce(session, "pledge.met", pledge)
                 contributions.append(pledge.amount)
     await session.flush()
 
 
-async def release_hold(ledger: Ledger, pledge: Pledge, reason: str) -> None:
-    """Void what the pledge still holds; a pledge that never posted anything is released."""
+async def release_hold(ledger: Ledger, pledge: Pledge, reason: str) -> bool:
+    """Void what the pledge still holds; a pledge that never posted anything is released.
+    True if there was a hold to void."""
+    voided = pledge.hold_entry_id is not None
     if pledge.hold_entry_id is not None:
         await ledger.void_pending(
             entry_id=step_id(pledge.id, f"{reason}:{pledge.hold_sequence}"),
@@ -150,6 +155,7 @@ async def release_hold(ledger: Ledger, pledge: Pledge, reason: str) -> None:
     account_id = chart.pledge_account_id(pledge.id, pledge.currency)
     if (await ledger.balance(account_id)).credits_posted == 0:
         pledge.status = "released"
+    return voided
 
 
 async def return_available(
@@ -176,7 +182,8 @@ async def release_held(session: AsyncSession, challenge: Challenge) -> None:
     """At close: match pledges release their undrawn caps, unmet thresholds are released."""
     ledger = Ledger(session)
     for pledge in await live_pledges(session, challenge.id):
-        await release_hold(ledger, pledge, "close")
+        if await release_hold(ledger, pledge, "close"):
+            await announce(session, "pledge.released", pledge, reason="challenge closed")
     await session.flush()
 
 
@@ -184,7 +191,11 @@ async def refund_challenge(session: AsyncSession, challenge: Challenge) -> None:
     """At cancellation: every held cent is released and every unspent cent returned."""
     ledger = Ledger(session)
     for pledge in await live_pledges(session, challenge.id):
-        await release_hold(ledger, pledge, "cancel")
-        if await return_available(ledger, pledge, "pledge_refund") > 0:
+        voided = await release_hold(ledger, pledge, "cancel")
+        returned = await return_available(ledger, pledge, "pledge_refund")
+        if returned > 0:
             pledge.status = "refunded"
+            await announce(session, "pledge.refunded", pledge, returned=returned)
+        elif voided:
+            await announce(session, "pledge.released", pledge, reason="challenge cancelled")
     await session.flush()

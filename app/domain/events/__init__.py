@@ -1,0 +1,1 @@
+"""Events: a transactional outbox, the event feed, and signed webhook deliveries."""
