@@ -27,6 +27,7 @@ from app.api import (
 )
 from app.api.errors import install_error_handlers
 from app.api.middleware import EdgeMiddleware
+from app.api.openapi_doc import install as install_openapi
 from app.api.ratelimit import build_rate_limiter
 from app.db import Database
 from app.keys import SignerSource
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.rate_limiter = rate_limiter
     app.state.signer_source = signer_source
     install_error_handlers(app)
+    install_openapi(app)
     app.include_router(health.router)
     app.include_router(orgs.router)
     app.include_router(money.router)

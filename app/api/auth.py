@@ -1,9 +1,9 @@
-"""The one dependency that resolves the caller of every request.
+"""The one dependency that resolves the caller of every authenticated request.
 
 It accepts `Authorization: Bearer <secret>`: the admin token or an organisation's API key.
-No header → anonymous (public endpoints serve them; the policies refuse them elsewhere with
-401). A header that is present but wrong is a 401 at once, even on public endpoints, so a
-client with a broken key finds out. Authenticated callers are rate limited per key.
+Every route that takes it needs a caller, so a missing or wrong credential is a 401 before
+anything else about the request is looked at (a bad body without a key is still a 401, not
+a 422). Public routes do not take it. Authenticated callers are rate limited per key.
 """
 
 from __future__ import annotations
@@ -31,11 +31,11 @@ async def resolve_caller(
     database: DatabaseDep,
     settings: SettingsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-) -> Caller | None:
+) -> Caller:
     if credentials is None:
         if request.headers.get("authorization"):
             raise Unauthenticated("Use Authorization: Bearer <secret>.")
-        return None
+        raise Unauthenticated("This endpoint needs an API key: send Authorization: Bearer <key>.")
     admin_token = settings.admin_token.get_secret_value() if settings.admin_token else None
     async with database.read() as session:
         caller, stale = await identity.authenticate(
@@ -52,4 +52,4 @@ async def resolve_caller(
     return caller
 
 
-CallerDep = Annotated[Caller | None, Depends(resolve_caller)]
+CallerDep = Annotated[Caller, Depends(resolve_caller)]

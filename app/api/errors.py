@@ -7,6 +7,7 @@ wire and no domain code ever raises an HTTP exception.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import FastAPI
@@ -65,6 +66,30 @@ def _validation_errors(error: RequestValidationError) -> list[dict[str, Any]]:
     ]
 
 
+def _path_methods(app: Any) -> list[tuple[re.Pattern[str], set[str]]]:
+    """Each documented path as a regex, with the methods it serves (built once per app)."""
+    cached = getattr(app.state, "path_methods", None)
+    if cached is None:
+        cached = [
+            (
+                re.compile("^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(path)) + "$"),
+                {method.upper() for method in operations},
+            )
+            for path, operations in app.openapi().get("paths", {}).items()
+        ]
+        app.state.path_methods = cached
+    return cached
+
+
+def _allowed_methods(request: Request, fallback: str) -> str:
+    """Every method any route serves at this path (Starlette names only the first route's)."""
+    methods: set[str] = set()
+    for pattern, served in _path_methods(request.app):
+        if pattern.match(request.url.path):
+            methods |= served
+    return ", ".join(sorted(methods)) if methods else fallback
+
+
 async def handle_http_exception(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     status = exc.status_code
@@ -72,6 +97,9 @@ async def handle_http_exception(request: Request, exc: Exception) -> Response:
         detail = f"There is no resource at {request.url.path}."
     elif status == 405:
         detail = f"{request.method} is not allowed on {request.url.path}."
+        fallback = (exc.headers or {}).get("Allow", "")
+        headers = {**(exc.headers or {}), "Allow": _allowed_methods(request, fallback)}
+        return problem_response(status=405, code=_HTTP_CODES[405], detail=detail, headers=headers)
     else:
         detail = str(exc.detail)
     return problem_response(
