@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -127,8 +128,11 @@ async def _run_idempotent(
     idempotency.validate_key(key)
     scope = _scope(request.state.caller)
     fingerprint = await _fingerprint(request)
+    lease = timedelta(seconds=request.app.state.settings.idempotency_lease_seconds)
     claim = await database.transaction(
-        lambda s: idempotency.claim(s, scope=scope, key=key, fingerprint=fingerprint, now=utcnow())
+        lambda s: idempotency.claim(
+            s, scope=scope, key=key, fingerprint=fingerprint, now=utcnow(), lease=lease
+        )
     )
     if claim.outcome is idempotency.Outcome.REPLAY:
         assert claim.status is not None

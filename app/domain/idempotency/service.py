@@ -68,7 +68,13 @@ def _reused(key: str) -> Unprocessable:
 
 
 async def claim(
-    session: AsyncSession, *, scope: str, key: str, fingerprint: str, now: datetime
+    session: AsyncSession,
+    *,
+    scope: str,
+    key: str,
+    fingerprint: str,
+    now: datetime,
+    lease: timedelta = LEASE,
 ) -> Claim:
     token = uuid.uuid4()
     fresh = {
@@ -97,7 +103,7 @@ async def claim(
         raise _reused(key)
     if row.state == "completed":
         return Claim(Outcome.REPLAY, status=row.response_status, body=row.response_body)
-    if row.locked_at > now - LEASE:
+    if row.locked_at > now - lease:
         raise _in_use(key)
     return await _take_over(session, row, {"lock_token": token, "locked_at": now}, token, key)
 
