@@ -12,7 +12,8 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -28,6 +29,7 @@ from app.domain.errors import (
     Unauthenticated,
     Unprocessable,
 )
+from app.ledger.errors import CommitOutcomeUnknown
 
 # Most specific class first; the first match wins.
 DOMAIN_STATUS: tuple[tuple[type[DomainError], int], ...] = (
@@ -167,9 +169,40 @@ async def handle_integrity_error(_request: Request, _exc: Exception) -> Response
     )
 
 
+async def handle_database_unavailable(_request: Request, exc: Exception) -> Response:
+    """The database is saturated (no pooled connection freed in time) or unreachable after
+    the unit of work's retries: nothing was committed, and the client may retry shortly."""
+    busy = isinstance(exc, SQLAlchemyTimeoutError)
+    return problem_response(
+        status=503,
+        code="service_busy" if busy else "database_unavailable",
+        detail="The service is at capacity; retry shortly."
+        if busy
+        else "The database is unreachable right now; nothing was changed; retry shortly.",
+        headers={"Retry-After": "1"},
+    )
+
+
+async def handle_outcome_unknown(_request: Request, _exc: Exception) -> Response:
+    """The connection died while COMMIT was in flight: say so, and how to find out."""
+    return problem_response(
+        status=503,
+        code="outcome_unknown",
+        detail="The database connection failed while committing: the change may or may not "
+        "have been made. Retry with the same Idempotency-Key to learn which (without one, "
+        "check before repeating the request).",
+        headers={"Retry-After": "1"},
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register every mapping on the app."""
     app.add_exception_handler(StarletteHTTPException, handle_http_exception)
     app.add_exception_handler(RequestValidationError, handle_validation_error)
     app.add_exception_handler(DomainError, handle_domain_error)
     app.add_exception_handler(IntegrityError, handle_integrity_error)
+    app.add_exception_handler(CommitOutcomeUnknown, handle_outcome_unknown)
+    app.add_exception_handler(SQLAlchemyTimeoutError, handle_database_unavailable)
+    app.add_exception_handler(OperationalError, handle_database_unavailable)
+    app.add_exception_handler(InterfaceError, handle_database_unavailable)
+    app.add_exception_handler(ConnectionError, handle_database_unavailable)

@@ -3,7 +3,8 @@
 FastAPI documents validation failures as `application/json` `HTTPValidationError`; this
 app answers every error as `application/problem+json`. After FastAPI builds the document,
 every operation gets the errors any request can meet at the edge (400 malformed JSON, 413,
-415 for bodies; 401 when a key is sent and is bad; 422; 429), all as problem+json, and the
+415 for bodies; 401 when a key is sent and is bad; 422; 429; 503 when the database is
+busy or unreachable), all as problem+json, and the
 unused default validation schemas are dropped. Clients and schemathesis then read a
 contract that holds for every response.
 """
@@ -18,7 +19,7 @@ from fastapi.openapi.utils import get_openapi
 from app.api.docs import error_responses
 
 BODY_ERRORS = (400, 413, 415)
-EVERY_ERROR = (401, 422, 429)
+EVERY_ERROR = (401, 422, 429, 503)
 _METHODS = {"get", "post", "put", "patch", "delete"}
 
 

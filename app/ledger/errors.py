@@ -19,6 +19,11 @@ class AccountNotFound(LedgerError):
         self.account_id = account_id
 
 
+class CommitOutcomeUnknown(LedgerError):
+    """The connection failed while COMMIT was in flight: the transaction may or may not have
+    committed. Never retried blindly; the caller must find out (an idempotency key does)."""
+
+
 class TransientLedgerError(LedgerError):
     """The unit of work met a state that a fresh attempt will not: retry it from the start."""
 

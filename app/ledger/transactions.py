@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.ledger.errors import TransientLedgerError
+from app.ledger.errors import CommitOutcomeUnknown, TransientLedgerError
 
 T = TypeVar("T")
 
@@ -86,6 +86,8 @@ async def run_in_transaction(
             # A connection lost before COMMIT was sent leaves nothing behind: start over. One
             # lost during COMMIT has an unknown outcome and must be reported, not repeated.
             lost_before_commit = error.connection_invalidated and not committing
+            if committing and not is_retryable(error):
+                raise CommitOutcomeUnknown(str(error.orig or error)) from error
             if attempt == max_attempts or not (is_retryable(error) or lost_before_commit):
                 raise
             ceiling = min(MAX_BACKOFF_SECONDS, BASE_BACKOFF_SECONDS * 2**attempt)

@@ -43,11 +43,13 @@ async def pledge_delivery(session: AsyncSession, pledge: Pledge) -> Delivery:
     draws (from the ledger) split by the same rule that planned the payout."""
     result = Delivery()
     ledger = Ledger(session)
-    for milestone in await _milestones(session, pledge.challenge_id):
-        account = chart.escrow_account_id(milestone.id, pledge.id, pledge.currency)
-        balance = (await ledger.balances([account])).get(account)
-        if balance is None:
-            continue
+    escrows = {
+        chart.escrow_account_id(milestone.id, pledge.id, pledge.currency): milestone
+        for milestone in await _milestones(session, pledge.challenge_id)
+    }
+    balances = await ledger.balances(escrows)  # one query, whatever the number of milestones
+    for account, balance in sorted(balances.items()):
+        milestone = escrows[account]
         result.allocated += balance.credit_balance
         paid = await ledger.debited_by_kind([account], ["payout"])
         result.paid += paid
