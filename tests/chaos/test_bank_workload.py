@@ -23,11 +23,8 @@ import httpx
 import psycopg
 import pytest
 
-from app.db import Database
-from app.migrations import upgrade
-from app.settings import Settings
 from tests.support.factories import ADMIN
-from tests.support.postgres import create_database, drop_database
+from tests.support.scratch_db import scratch_database
 from tests.support.servers import Server, start_server, stop_server
 
 pytestmark = pytest.mark.postgres_only
@@ -62,25 +59,14 @@ class Cluster:
 
 @pytest.fixture
 def cluster(postgres_server_url: str, tmp_path: Path) -> Iterator[Cluster]:
-    name = f"tributary_chaos_{uuid.uuid4().hex[:10]}"
-    url = create_database(postgres_server_url, name)
-    servers: list[Server] = []
-    try:
-        asyncio.run(_migrate(url))
-        servers = [start_server(url, tmp_path, **CHAOS) for _ in range(2)]
-        yield Cluster(url, tmp_path, servers)
-    finally:
-        for server in servers:
-            stop_server(server)
-        drop_database(postgres_server_url, name)
-
-
-async def _migrate(url: str) -> None:
-    database = Database.from_settings(Settings(database_url=url))
-    try:
-        await upgrade(database.engine)
-    finally:
-        await database.dispose()
+    with scratch_database(postgres_server_url, "chaos") as url:
+        servers: list[Server] = []
+        try:
+            servers = [start_server(url, tmp_path, **CHAOS) for _ in range(2)]
+            yield Cluster(url, tmp_path, servers)
+        finally:
+            for server in servers:
+                stop_server(server)
 
 
 async def send(cluster: Cluster, op: Op, *, deadline: float = 90) -> Op:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import signal
 import threading
 import time
@@ -14,11 +13,8 @@ import httpx
 import psycopg
 import pytest
 
-from app.db import Database
-from app.migrations import upgrade
-from app.settings import Settings
 from tests.support.factories import ADMIN
-from tests.support.postgres import create_database, drop_database
+from tests.support.scratch_db import scratch_database
 from tests.support.servers import start_server, stop_server
 
 pytestmark = pytest.mark.postgres_only
@@ -26,20 +22,8 @@ pytestmark = pytest.mark.postgres_only
 
 @pytest.fixture
 def fresh_url(postgres_server_url: str) -> Iterator[str]:
-    name = f"tributary_shutdown_{uuid.uuid4().hex[:10]}"
-    url = create_database(postgres_server_url, name)
-    try:
+    with scratch_database(postgres_server_url, "shutdown") as url:
         yield url
-    finally:
-        drop_database(postgres_server_url, name)
-
-
-async def _migrate(url: str) -> None:
-    database = Database.from_settings(Settings(database_url=url))
-    try:
-        await upgrade(database.engine)
-    finally:
-        await database.dispose()
 
 
 def _org(http: httpx.Client, role: str) -> tuple[str, dict[str, str]]:
@@ -49,7 +33,6 @@ def _org(http: httpx.Client, role: str) -> tuple[str, dict[str, str]]:
 
 
 def test_sigterm_finishes_the_request_in_flight_then_exits(fresh_url: str, tmp_path: Path) -> None:
-    asyncio.run(_migrate(fresh_url))
     server = start_server(fresh_url, tmp_path)
     try:
         with httpx.Client(base_url=server.url, headers=ADMIN, timeout=30) as http:

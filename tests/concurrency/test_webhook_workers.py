@@ -7,7 +7,6 @@ import asyncio
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,10 +18,9 @@ from app.domain.events.webhooks import register
 from app.domain.identity import service as identity
 from app.domain.identity.caller import ADMIN, Caller
 from app.domain.money import service as money
-from app.migrations import upgrade
 from app.settings import Settings
-from tests.support.postgres import create_database, drop_database
 from tests.support.receiver import webhook_receiver
+from tests.support.scratch_db import scratch_database
 from tests.support.servers import server_env
 
 pytestmark = pytest.mark.postgres_only
@@ -32,17 +30,12 @@ EVENTS = 30
 
 @pytest.fixture
 def outbox_url(postgres_server_url: str) -> Iterator[str]:
-    name = f"tributary_outbox_{uuid.uuid4().hex[:10]}"
-    url = create_database(postgres_server_url, name)
-    try:
+    with scratch_database(postgres_server_url, "outbox") as url:
         yield url
-    finally:
-        drop_database(postgres_server_url, name)
 
 
 async def _fill(url: str, receiver_url: str) -> None:
     database = Database.from_settings(Settings(database_url=url))
-    await upgrade(database.engine)
 
     async def work(session: AsyncSession) -> None:
         org = await identity.create_org(
