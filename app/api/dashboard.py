@@ -60,10 +60,15 @@ async def _digest(session: Any) -> dict[str, Any] | None:
 @router.get("/", response_class=Response)
 async def index(request: Request, database: DatabaseDep) -> Response:
     async with database.read() as session:
-        found = await challenges.list_challenges(
-            session, status=None, sdg=None, region=None, after=None, limit=LIST_LIMIT
+        shown = await challenges.list_challenges(
+            session,
+            status=None,
+            sdg=None,
+            region=None,
+            after=None,
+            limit=LIST_LIMIT,
+            past_draft=True,
         )
-        shown = [c for c in found if c.status != "draft"]
         totals = await challenges.totals_of(session, [c.id for c in shown])
         stats = await platform_stats(session)
         digest = await _digest(session)

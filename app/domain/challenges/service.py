@@ -177,12 +177,15 @@ async def list_challenges(
     region: str | None,
     after: tuple[datetime, uuid.UUID] | None,
     limit: int,
+    past_draft: bool = False,
 ) -> list[Challenge]:
     """Newest first; `sdg` is a goal ("6") or a target ("6.1"); `region` a country or
     subdivision."""
     query = select(Challenge).order_by(Challenge.created_at.desc(), Challenge.id.desc())
     if status is not None:
         query = query.where(Challenge.status == status)
+    if past_draft:
+        query = query.where(Challenge.status != "draft")
     if sdg is not None:
         column = ChallengeTarget.goal if sdg.isdigit() else ChallengeTarget.target
         value: int | str = int(sdg) if sdg.isdigit() else sdg

@@ -19,9 +19,8 @@ from app.domain.events.publish import emit
 async def _audience(
     session: AsyncSession, milestone: Milestone, swarm_id: uuid.UUID | None
 ) -> list[uuid.UUID]:
-    steward = await session.scalar(
-        select(Challenge.steward_org_id).where(Challenge.id == milestone.challenge_id)
-    )
+    challenge = await session.get(Challenge, milestone.challenge_id)  # usually already loaded
+    steward = challenge.steward_org_id if challenge else None
     members = [m.org_id for m in await swarms.members_of(session, swarm_id)] if swarm_id else []
     return [org for org in [steward, *members] if org is not None]
 

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain import policies
 from app.domain.challenges.models import Challenge, Milestone
-from app.domain.delivery import awards, rules, swarms
+from app.domain.delivery import awards, rules, statements, swarms
 from app.domain.delivery.announce import claim_event, milestone_failed
 from app.domain.delivery.entries import chunked, post_parts
 from app.domain.delivery.models import Attestation, Bid, Claim, Payout
@@ -170,12 +170,7 @@ async def _decide(session: AsyncSession, milestone: Milestone, claim: Claim) -> 
 async def _escrows(
     session: AsyncSession, ledger: Ledger, milestone: Milestone, currency: str
 ) -> list[tuple[uuid.UUID, int]]:
-    pledge_ids = (
-        await session.scalars(
-            select(Pledge.id).where(Pledge.challenge_id == milestone.challenge_id)
-        )
-    ).all()
-    accounts = {pid: chart.escrow_account_id(milestone.id, pid, currency) for pid in pledge_ids}
+    accounts = await statements.escrow_accounts_of(session, milestone, currency)
     balances = await ledger.balances(accounts.values())
     return sorted(
         (pid, balances[account].credit_balance)

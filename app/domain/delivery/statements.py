@@ -38,6 +38,17 @@ async def _milestones(session: AsyncSession, challenge_id: uuid.UUID) -> list[Mi
     )
 
 
+async def escrow_accounts_of(
+    session: AsyncSession, milestone: Milestone, currency: str
+) -> dict[uuid.UUID, uuid.UUID]:
+    """Pledge id -> the id of its escrow account for this milestone, for every pledge of the
+    challenge (account ids derive from the pair: no ledger query)."""
+    pledge_ids = await session.scalars(
+        select(Pledge.id).where(Pledge.challenge_id == milestone.challenge_id)
+    )
+    return {pid: chart.escrow_account_id(milestone.id, pid, currency) for pid in pledge_ids}
+
+
 async def pledge_delivery(session: AsyncSession, pledge: Pledge) -> Delivery:
     """The pledge's money in escrow, paid out, and to which organisations: the payout entry's
     draws (from the ledger) split by the same rule that planned the payout."""
@@ -66,11 +77,9 @@ async def _parts_of(
     if payout is None:
         return {}
     postings = [p for entry in await part_entries(ledger, payout.entry_id) for p in entry.postings]
-    pledge_ids = await session.scalars(
-        select(Pledge.id).where(Pledge.challenge_id == milestone.challenge_id)
-    )
     escrows = {
-        chart.escrow_account_id(milestone.id, pid, pledge.currency): pid for pid in pledge_ids
+        account: pid
+        for pid, account in (await escrow_accounts_of(session, milestone, pledge.currency)).items()
     }
     draws = {escrows[p.account_id]: p.debit for p in postings if p.account_id in escrows}
     splits = {uuid.UUID(str(s["org_id"])): int(str(s["amount"])) for s in payout.splits}

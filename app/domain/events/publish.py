@@ -44,9 +44,14 @@ EVENT_TYPES = frozenset(
 
 
 async def _txid(session: AsyncSession) -> int:
+    """The writing transaction's id, asked once per session (one session is one
+    transaction: a retried unit of work starts with a fresh session)."""
     if session.get_bind().dialect.name != "postgresql":
         return 0
-    return int(await session.scalar(text("SELECT pg_current_xact_id()::text::bigint")) or 0)
+    if "event_txid" not in session.info:
+        txid = await session.scalar(text("SELECT pg_current_xact_id()::text::bigint"))
+        session.info["event_txid"] = int(txid or 0)
+    return int(session.info["event_txid"])
 
 
 async def emit(

@@ -21,8 +21,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from app.domain.flows import keys
+from app.domain.pledges.rules import RETURN_KINDS
 
-RETURN_KINDS = frozenset({"pledge_refund", "pledge_expiry_refund"})
 ESCROW_RETURN = "escrow_return"
 ROLLOVER = "pledge_rollover"
 AWARD = "award"

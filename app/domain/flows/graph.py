@@ -1,7 +1,8 @@
 """The public funding-flow graph: funders -> challenges -> milestones -> actors.
 
-Read from the rollup with one indexed query per view. Only public facts appear: names of
-organisations that pledged openly or were paid, titles, and amounts. Anonymous pledges are
+Read from the rollup with a few aggregate queries per view, never from the journal. Only
+public facts appear: names of organisations that pledged openly or were paid, titles, and
+amounts. Anonymous pledges are
 one node, `anonymous`, whatever funders made them. A view shows the `max_funders` largest
 funders one by one and the rest as one node, so a challenge with 10,000 funders still
 renders; every amount stays exact either way.

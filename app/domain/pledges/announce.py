@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.challenges.models import Challenge
@@ -14,9 +13,8 @@ from app.domain.pledges.models import Pledge
 
 
 async def announce(session: AsyncSession, event_type: str, pledge: Pledge, **extra: Any) -> None:
-    steward = await session.scalar(
-        select(Challenge.steward_org_id).where(Challenge.id == pledge.challenge_id)
-    )
+    challenge = await session.get(Challenge, pledge.challenge_id)  # usually already loaded
+    steward = challenge.steward_org_id if challenge else None
     data: dict[str, Any] = {
         "pledge_id": str(pledge.id),
         "challenge_id": str(pledge.challenge_id),

@@ -11,6 +11,8 @@ from typing import TypeVar
 
 K = TypeVar("K")
 BPS = 10_000
+# Ledger entry kinds that give a pledge's money back to its funder's wallet.
+RETURN_KINDS = ("pledge_refund", "pledge_expiry_refund")
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,12 +29,11 @@ from app.domain.money import chart
 from app.domain.pledges import settlement
 from app.domain.pledges.announce import announce
 from app.domain.pledges.models import Pledge
-from app.domain.pledges.rules import BPS
+from app.domain.pledges.rules import BPS, RETURN_KINDS
 from app.ledger import Ledger, LimitExceeded
 from app.ledger.sqltypes import utcnow
 
 MAX_MATCH_RATIO = Decimal(100)
-RETURN_KINDS = ("pledge_refund", "pledge_expiry_refund")
 DUE_BATCH = 50
 
 
