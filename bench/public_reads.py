@@ -49,9 +49,9 @@ from app.domain.pledges import service as pledges
 from app.ledger import Ledger
 from app.ledger.seal import seal_pending
 from app.ledger.signing import TreeSigner, new_seed_b64
-from app.ledger.sqltypes import utcnow
 from app.migrations import upgrade
 from app.settings import Settings
+from app.sql.types import utcnow
 from tests.support.postgres import create_database, drop_database
 from tests.support.servers import free_port, start_server, stop_server
 

@@ -29,7 +29,7 @@ from app.domain.errors import (
     Unauthenticated,
     Unprocessable,
 )
-from app.ledger.errors import CommitOutcomeUnknown
+from app.sql.transactions import CommitOutcomeUnknown
 
 # Most specific class first; the first match wins.
 DOMAIN_STATUS: tuple[tuple[type[DomainError], int], ...] = (

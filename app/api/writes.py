@@ -25,8 +25,8 @@ from app.domain.errors import DomainError
 from app.domain.idempotency import service as idempotency
 from app.domain.identity import service as identity
 from app.domain.identity.caller import Caller
-from app.ledger.sqltypes import utcnow
 from app.logs import request_id_var
+from app.sql.types import utcnow
 
 T = TypeVar("T")
 IDEMPOTENCY_HEADER = "idempotency-key"

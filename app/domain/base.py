@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
-from app.ledger.tables import NAMING_CONVENTION  # one convention for every table
+from app.sql.naming import NAMING_CONVENTION  # one convention for every table
 
 
 class Base(DeclarativeBase):

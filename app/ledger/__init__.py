@@ -34,6 +34,7 @@ from app.ledger.errors import (
     LimitExceeded,
     PendingNotOpen,
 )
+from app.ledger.ids import derived_id
 from app.ledger.lines import PostedLine
 from app.ledger.lines import posted_lines as _posted_lines
 from app.ledger.model import (
@@ -46,7 +47,6 @@ from app.ledger.model import (
     Posting,
     PostingRecord,
 )
-from app.ledger.transactions import is_retryable, run_in_transaction
 from app.ledger.verify import VerifyReport, verify
 
 __all__ = [
@@ -70,8 +70,7 @@ __all__ = [
     "Posting",
     "PostingRecord",
     "VerifyReport",
-    "is_retryable",
-    "run_in_transaction",
+    "derived_id",
     "verify",
 ]
 
@@ -131,6 +130,16 @@ class Ledger:
     async def debited_by_kind(self, account_ids: Iterable[uuid.UUID], kinds: Iterable[str]) -> int:
         """Posted debits of these accounts by entries of these kinds (e.g. refunds)."""
         return await _balances.debited_by_kind(self.session, account_ids, kinds)
+
+    async def debited_by_kind_each(
+        self, account_ids: Iterable[uuid.UUID], kinds: Iterable[str]
+    ) -> dict[uuid.UUID, int]:
+        """Posted debits of each of these accounts by entries of these kinds."""
+        return await _balances.debited_by_kind_each(self.session, account_ids, kinds)
+
+    async def nonzero_of_code(self, code: str) -> list[tuple[str, str, Balance]]:
+        """(owner_ref, currency, balance) of the accounts of this code that hold anything."""
+        return await _balances.nonzero_of_code(self.session, code)
 
     async def posted_lines(
         self, codes: Sequence[str], kinds: Sequence[str] | None = None

@@ -13,10 +13,10 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.ledger import tables
-from app.ledger.dialect import insert_ignoring_conflicts
 from app.ledger.errors import AccountConflict, AccountNotFound, InvalidEntry
 from app.ledger.model import Account, AccountFlags
-from app.ledger.sqltypes import utcnow
+from app.sql.dialect import insert_ignoring_conflicts
+from app.sql.types import utcnow
 
 MAX_SHARDS = 64
 _CODE = re.compile(r"^[a-z][a-z0-9_.:-]{0,63}$")

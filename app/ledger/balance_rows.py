@@ -17,9 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.ledger import tables
 from app.ledger.accounts import forget_account
-from app.ledger.dialect import supports_row_locks
 from app.ledger.errors import BalanceRowMissing, LedgerInvariantError, LimitExceeded
 from app.ledger.model import Account, AccountFlags, Balance
+from app.sql.dialect import supports_row_locks
 
 _COLUMNS = ("debits_posted", "credits_posted", "debits_pending", "credits_pending")
 

@@ -113,3 +113,40 @@ async def debited_by_kind(
         .where(p.account_id.in_(ids), e.kind.in_(kind_list), e.phase.in_(_POSTED_PHASES))
     )
     return int(total or 0)
+
+
+async def debited_by_kind_each(
+    session: AsyncSession, account_ids: Iterable[uuid.UUID], kinds: Iterable[str]
+) -> dict[uuid.UUID, int]:
+    """Posted debits per account by entries of these kinds; accounts with none are absent."""
+    ids, kind_list = list(set(account_ids)), list(set(kinds))
+    if not ids or not kind_list:
+        return {}
+    p, e = tables.postings.c, tables.entries.c
+    rows = await session.execute(
+        select(p.account_id, func.sum(p.debit))
+        .select_from(tables.postings.join(tables.entries, e.id == p.entry_id))
+        .where(p.account_id.in_(ids), e.kind.in_(kind_list), e.phase.in_(_POSTED_PHASES))
+        .group_by(p.account_id)
+    )
+    return {account_id: int(total) for account_id, total in rows if total}
+
+
+async def nonzero_of_code(session: AsyncSession, code: str) -> list[tuple[str, str, Balance]]:
+    """(owner_ref, currency, balance) of every account with this code whose balance is not
+    all zero, for audits that look for money where none should be."""
+    b, a = tables.balances.c, tables.accounts.c
+    dp, cp = func.sum(b.debits_posted), func.sum(b.credits_posted)
+    dq, cq = func.sum(b.debits_pending), func.sum(b.credits_pending)
+    rows = await session.execute(
+        select(a.owner_ref, a.currency, dp, cp, dq, cq)
+        .select_from(tables.balances.join(tables.accounts, a.id == b.account_id))
+        .where(a.code == code)
+        .group_by(a.id, a.owner_ref, a.currency)
+        .having((dp != cp) | (dq != 0) | (cq != 0))
+        .order_by(a.owner_ref)
+    )
+    return [
+        (owner_ref, currency, Balance(int(d), int(c), int(q), int(r)))
+        for owner_ref, currency, d, c, q, r in rows
+    ]

@@ -25,8 +25,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.ledger import pg_fastpath, tables
 from app.ledger.accounts import get_accounts
 from app.ledger.balance_rows import RowChange, apply_changes
-from app.ledger.dialect import dialect_name, insert_ignoring_conflicts
 from app.ledger.errors import EntryConflict, InvalidEntry, PendingNotOpen
+from app.ledger.ids import derived_id
 from app.ledger.model import (
     MAX_AMOUNT,
     Account,
@@ -36,12 +36,12 @@ from app.ledger.model import (
     Posting,
     PostingRecord,
 )
-from app.ledger.sqltypes import utcnow
+from app.sql.dialect import insert_ignoring_conflicts, is_postgres, skip_locked
+from app.sql.types import utcnow
 
 MAX_POSTINGS = 256
 MAX_BATCH = 1000
 _KIND = re.compile(r"^[a-z][a-z0-9_.:-]{0,63}$")
-TIMEOUT_NAMESPACE = uuid.UUID("6f1f5b8e-3c38-4d0e-9a57-0d3c2f8b7a10")
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,7 +198,7 @@ async def _persist(
 ) -> bool:
     """Write the entry, its balance changes and postings; False if the id (or the pending
     entry it resolves) is taken. PostgreSQL does it in one round trip (pg_fastpath)."""
-    if dialect_name(session) == "postgresql":
+    if is_postgres(session):
         return await pg_fastpath.write(
             session,
             entry_id=header.id,
@@ -362,7 +362,7 @@ async def write_entries(session: AsyncSession, specs: Sequence[EntrySpec]) -> li
     deadlock; batching amortises the cost of a transaction over many entries."""
     if len(specs) > MAX_BATCH:
         raise InvalidEntry(f"a batch holds at most {MAX_BATCH} entries")
-    if dialect_name(session) != "postgresql":
+    if not is_postgres(session):
         return [await _write_one(session, spec) for spec in specs]
     prepared = [await _prepare(session, spec) for spec in specs]
     written = await pg_fastpath.write_many(
@@ -472,13 +472,11 @@ async def void_expired(session: AsyncSession, *, now: datetime, limit: int = 100
         .order_by(tables.open_pending.c.timeout_at)
         .limit(limit)
     )
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    due = list((await session.scalars(query)).all())
+    due = list((await session.scalars(skip_locked(session, query))).all())
     for pending_id in due:
         await resolve_pending(
             session,
-            entry_id=uuid.uuid5(TIMEOUT_NAMESPACE, str(pending_id)),
+            entry_id=derived_id(pending_id, "timeout"),
             pending_id=pending_id,
             post=False,
             kind="pending_timeout",

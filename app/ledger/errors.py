@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import uuid
 
+from app.sql.transactions import TransientError
+
 
 class LedgerError(Exception):
     """Base of every error the ledger raises on purpose."""
@@ -19,12 +21,7 @@ class AccountNotFound(LedgerError):
         self.account_id = account_id
 
 
-class CommitOutcomeUnknown(LedgerError):
-    """The connection failed while COMMIT was in flight: the transaction may or may not have
-    committed. Never retried blindly; the caller must find out (an idempotency key does)."""
-
-
-class TransientLedgerError(LedgerError):
+class TransientLedgerError(LedgerError, TransientError):
     """The unit of work met a state that a fresh attempt will not: retry it from the start."""
 
 

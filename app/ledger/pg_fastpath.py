@@ -23,7 +23,7 @@ from app.ledger.accounts import forget_account
 from app.ledger.balance_rows import RowChange, plan
 from app.ledger.errors import BalanceRowMissing, LimitExceeded
 from app.ledger.model import PostingRecord
-from app.ledger.transactions import sqlstate_of
+from app.sql.transactions import sqlstate_of
 
 LIMIT_EXCEEDED = "TRL01"
 BALANCE_ROW_MISSING = "TRL02"

@@ -27,11 +27,11 @@ from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.ledger import merkle, tables
-from app.ledger.dialect import dialect_name
 from app.ledger.entries import load_entry
 from app.ledger.errors import LedgerError, LedgerInvariantError
 from app.ledger.model import Entry
 from app.ledger.signing import TreeSigner, tree_head_message
+from app.sql.dialect import is_postgres
 
 T = TypeVar("T")
 SEAL_LOCK_KEY = 7_302_145_117  # arbitrary, fixed: the advisory lock of the sealer
@@ -157,7 +157,7 @@ async def latest_tree_head(session: AsyncSession) -> TreeHead | None:
 
 
 async def _acquire_sealer_lock(session: AsyncSession) -> bool:
-    if dialect_name(session) != "postgresql":
+    if not is_postgres(session):
         return True  # SQLite writers are serialised by BEGIN IMMEDIATE
     locked = await session.scalar(
         text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": SEAL_LOCK_KEY}

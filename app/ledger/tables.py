@@ -24,15 +24,8 @@ from sqlalchemy import (
     Uuid,
 )
 
-from app.ledger.sqltypes import UtcDateTime
-
-NAMING_CONVENTION = {
-    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
+from app.sql.naming import NAMING_CONVENTION
+from app.sql.types import UtcDateTime
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 

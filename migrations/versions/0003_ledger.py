@@ -10,6 +10,10 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+# The server-side functions live beside the code that calls them (app/ledger/pg_fastpath.py);
+# CREATE OR REPLACE makes creating them again harmless.
+from app.ledger.pg_functions import PG_FORBID, PG_WRITE_ENTRIES, PG_WRITE_ENTRY
+
 revision: str = "0003_ledger"
 down_revision: str | None = "0002_identity"
 branch_labels: str | Sequence[str] | None = None
@@ -23,167 +27,6 @@ APPEND_ONLY = (
     "ledger_merkle_nodes",
     "ledger_tree_heads",
 )
-
-PG_FORBID = """
-CREATE OR REPLACE FUNCTION ledger_forbid_change() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    RAISE EXCEPTION 'the ledger journal is append-only: % on % is refused', TG_OP, TG_TABLE_NAME
-        USING ERRCODE = 'insufficient_privilege';
-END $$
-"""
-
-
-# The PostgreSQL fast path of a ledger write (app/ledger/pg_fastpath.py).
-PG_WRITE_ENTRY = r"""
--- The PostgreSQL fast path of the ledger's write (app/ledger/pg_fastpath.py): the whole
--- entry in one round trip. Python plans the entry (validation, shards, lock order, which
--- rows need a limit check); this function only executes the plan, row by row in the given
--- (global) order, inside the caller's transaction.
--- Returns 0 when the entry was written, 1 when an entry with this id (or resolving the same
--- pending entry) already exists. Raises SQLSTATE TRL01 (limit exceeded; message
--- "account_id|available|requested") or TRL02 (balance row missing; message "account_id").
-CREATE OR REPLACE FUNCTION ledger_write_entry(
-    p_id uuid, p_kind text, p_phase text, p_resolves uuid, p_timeout timestamptz,
-    p_meta json, p_fingerprint text, p_created timestamptz,
-    r_account uuid[], r_shard int[], r_dp bigint[], r_cp bigint[], r_dq bigint[],
-    r_cq bigint[], r_mode int[], r_flags int[],
-    q_account uuid[], q_shard int[], q_currency text[], q_debit bigint[], q_credit bigint[]
-) RETURNS int LANGUAGE plpgsql AS $$
-DECLARE
-    written uuid;
-    i int;
-    n int := coalesce(array_length(r_account, 1), 0);
-    total record;
-    change record;
-    headroom bigint;
-    requested bigint;
-BEGIN
-    INSERT INTO ledger_entries (id, kind, phase, resolves_id, timeout_at, meta, fingerprint, created_at)
-    VALUES (p_id, p_kind, p_phase, p_resolves, p_timeout, p_meta, p_fingerprint, p_created)
-    ON CONFLICT DO NOTHING RETURNING id INTO written;
-    IF written IS NULL THEN
-        RETURN 1;
-    END IF;
-    IF p_resolves IS NOT NULL THEN
-        DELETE FROM ledger_open_pending WHERE entry_id = p_resolves;
-    END IF;
-    FOR i IN 1 .. n LOOP
-        IF r_mode[i] = 2 THEN
-            -- a limited account with several shards: lock them all, check the sum
-            PERFORM 1 FROM ledger_balances WHERE account_id = r_account[i] ORDER BY shard FOR UPDATE;
-            SELECT sum(debits_posted) AS dp, sum(credits_posted) AS cp,
-                   sum(debits_pending) AS dq, sum(credits_pending) AS cq
-              INTO total FROM ledger_balances WHERE account_id = r_account[i];
-            SELECT sum(r_dp[j]) AS dp, sum(r_cp[j]) AS cp, sum(r_dq[j]) AS dq, sum(r_cq[j]) AS cq
-              INTO change FROM generate_subscripts(r_account, 1) AS j
-             WHERE r_account[j] = r_account[i];
-            IF total.dp IS NULL THEN
-                RAISE EXCEPTION USING ERRCODE = 'TRL02', MESSAGE = r_account[i]::text;
-            END IF;
-            IF r_flags[i] = 1 THEN
-                headroom := total.cp - total.dp - total.dq;
-                requested := change.dp + change.dq;
-                IF total.cp + change.cp - total.dp - change.dp - total.dq - change.dq < 0 THEN
-                    RAISE EXCEPTION USING ERRCODE = 'TRL01',
-                        MESSAGE = r_account[i]::text || '|' || headroom || '|' || requested;
-                END IF;
-            ELSE
-                headroom := total.dp - total.cp - total.cq;
-                requested := change.cp + change.cq;
-                IF total.dp + change.dp - total.cp - change.cp - total.cq - change.cq < 0 THEN
-                    RAISE EXCEPTION USING ERRCODE = 'TRL01',
-                        MESSAGE = r_account[i]::text || '|' || headroom || '|' || requested;
-                END IF;
-            END IF;
-        END IF;
-        IF r_mode[i] = 1 THEN
-            UPDATE ledger_balances SET
-                debits_posted = debits_posted + r_dp[i], credits_posted = credits_posted + r_cp[i],
-                debits_pending = debits_pending + r_dq[i], credits_pending = credits_pending + r_cq[i]
-             WHERE account_id = r_account[i] AND shard = r_shard[i]
-               AND CASE WHEN r_flags[i] = 1
-                   THEN credits_posted + r_cp[i] >= debits_posted + r_dp[i] + debits_pending + r_dq[i]
-                   ELSE debits_posted + r_dp[i] >= credits_posted + r_cp[i] + credits_pending + r_cq[i]
-                   END;
-            IF NOT FOUND THEN
-                SELECT CASE WHEN r_flags[i] = 1
-                            THEN credits_posted - debits_posted - debits_pending
-                            ELSE debits_posted - credits_posted - credits_pending END
-                  INTO headroom FROM ledger_balances
-                 WHERE account_id = r_account[i] AND shard = r_shard[i];
-                IF headroom IS NULL THEN
-                    RAISE EXCEPTION USING ERRCODE = 'TRL02', MESSAGE = r_account[i]::text;
-                END IF;
-                RAISE EXCEPTION USING ERRCODE = 'TRL01', MESSAGE = r_account[i]::text || '|'
-                    || headroom || '|'
-                    || CASE WHEN r_flags[i] = 1 THEN r_dp[i] + r_dq[i] ELSE r_cp[i] + r_cq[i] END;
-            END IF;
-        ELSE
-            UPDATE ledger_balances SET
-                debits_posted = debits_posted + r_dp[i], credits_posted = credits_posted + r_cp[i],
-                debits_pending = debits_pending + r_dq[i], credits_pending = credits_pending + r_cq[i]
-             WHERE account_id = r_account[i] AND shard = r_shard[i];
-            IF NOT FOUND THEN
-                RAISE EXCEPTION USING ERRCODE = 'TRL02', MESSAGE = r_account[i]::text;
-            END IF;
-        END IF;
-    END LOOP;
-    INSERT INTO ledger_postings (entry_id, account_id, shard, currency, debit, credit)
-    SELECT p_id, q.account, q.shard, q.currency, q.debit, q.credit
-      FROM unnest(q_account, q_shard, q_currency, q_debit, q_credit)
-           WITH ORDINALITY AS q(account, shard, currency, debit, credit, position)
-     ORDER BY q.position;
-    INSERT INTO ledger_unsealed (entry_id) VALUES (p_id);
-    IF p_phase = 'pending' THEN
-        INSERT INTO ledger_open_pending (entry_id, timeout_at) VALUES (p_id, p_timeout);
-    END IF;
-    RETURN 0;
-END
-$$;
-"""
-
-
-# A batch of planned entries in one round trip (app/ledger/pg_fastpath.py: write_many):
-# every balance row of the batch is locked first, in one ordered pass, so batches running
-# at once cannot deadlock; then each entry is written by ledger_write_entry. Returns, per
-# entry, 0 (written) or 1 (its id was taken).
-PG_WRITE_ENTRIES = r"""
-CREATE OR REPLACE FUNCTION ledger_write_entries(
-    e_id uuid[], e_kind text[], e_phase text[], e_resolves uuid[], e_timeout timestamptz[],
-    e_meta json[], e_fingerprint text[], e_created timestamptz[], e_rows int[], e_postings int[],
-    r_account uuid[], r_shard int[], r_dp bigint[], r_cp bigint[], r_dq bigint[],
-    r_cq bigint[], r_mode int[], r_flags int[],
-    q_account uuid[], q_shard int[], q_currency text[], q_debit bigint[], q_credit bigint[]
-) RETURNS int[] LANGUAGE plpgsql AS $$
-DECLARE
-    results int[] := '{}';
-    i int;
-    row_start int := 1;
-    posting_start int := 1;
-BEGIN
-    PERFORM 1 FROM ledger_balances b
-     WHERE (b.account_id, b.shard) IN (SELECT * FROM unnest(r_account, r_shard))
-        OR b.account_id IN (SELECT x.a FROM unnest(r_account, r_mode) AS x(a, m) WHERE x.m = 2)
-     ORDER BY b.account_id, b.shard
-       FOR UPDATE;
-    FOR i IN 1 .. coalesce(array_length(e_id, 1), 0) LOOP
-        results := results || ledger_write_entry(
-            e_id[i], e_kind[i], e_phase[i], e_resolves[i], e_timeout[i], e_meta[i],
-            e_fingerprint[i], e_created[i],
-            r_account[row_start:e_rows[i]], r_shard[row_start:e_rows[i]],
-            r_dp[row_start:e_rows[i]], r_cp[row_start:e_rows[i]],
-            r_dq[row_start:e_rows[i]], r_cq[row_start:e_rows[i]],
-            r_mode[row_start:e_rows[i]], r_flags[row_start:e_rows[i]],
-            q_account[posting_start:e_postings[i]], q_shard[posting_start:e_postings[i]],
-            q_currency[posting_start:e_postings[i]], q_debit[posting_start:e_postings[i]],
-            q_credit[posting_start:e_postings[i]]);
-        row_start := e_rows[i] + 1;
-        posting_start := e_postings[i] + 1;
-    END LOOP;
-    RETURN results;
-END
-$$;
-"""
 
 
 def _forbid_changes() -> None:

@@ -12,7 +12,7 @@ from sqlalchemy import text, update
 from app.db import Database
 from app.domain.idempotency import service as idempotency
 from app.domain.idempotency.models import IdempotencyKey
-from app.ledger.sqltypes import utcnow
+from app.sql.types import utcnow
 from tests.support.factories import ADMIN, OrgHandle, make_org
 
 

@@ -28,7 +28,7 @@ from app.ledger import (
     Posting,
 )
 from app.ledger.accounts import forget_all_accounts
-from app.ledger.sqltypes import utcnow
+from app.sql.types import utcnow
 
 T = TypeVar("T")
 LIMITED = AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db import Database
 from app.domain.due_work import run_due_work
 from app.ledger import AccountFlags, Ledger, seal
-from app.ledger.sqltypes import utcnow
+from app.sql.types import utcnow
 from tests.support.signing import SIGNER
 
 TOOL_PATH = Path(__file__).resolve().parents[2] / "tools" / "verify_ledger_proof.py"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from app.db import Database
 from app.ledger.seal import seal_pending
 from app.ledger.signing import TreeSigner
-from app.ledger.sqltypes import utcnow
+from app.sql.types import utcnow
 
 SIGNING_KEY = "dHJpYnV0YXJ5LXRlc3Qtc2lnbmluZy1rZXktMzJieXQ="  # 32 bytes, tests only
 SIGNER = TreeSigner.from_base64(SIGNING_KEY)

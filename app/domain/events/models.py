@@ -25,7 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.domain.base import Base
-from app.ledger.sqltypes import UtcDateTime, utcnow
+from app.sql.types import UtcDateTime, utcnow
 
 BigId = BigInteger().with_variant(Integer, "sqlite")
 

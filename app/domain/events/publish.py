@@ -10,7 +10,7 @@ from sqlalchemy import insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.events.models import Delivery, Event, EventRecipient, Webhook
-from app.ledger.sqltypes import utcnow
+from app.sql.types import utcnow
 
 ALL_TYPES = "*"
 EVENT_TYPES = frozenset(

@@ -9,7 +9,7 @@ from sqlalchemy import Index, Integer, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.domain.base import Base
-from app.ledger.sqltypes import UtcDateTime
+from app.sql.types import UtcDateTime
 
 
 class IdempotencyKey(Base):

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.errors import Conflict, Unprocessable
 from app.domain.idempotency.models import IdempotencyKey
-from app.ledger.dialect import insert_ignoring_conflicts
+from app.sql.dialect import insert_ignoring_conflicts
 
 KEY_TTL = timedelta(hours=24)
 LEASE = timedelta(seconds=60)  # longer than the statement timeout of one unit of work

@@ -9,7 +9,7 @@ from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Uui
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.domain.base import Base
-from app.ledger.sqltypes import UtcDateTime, utcnow
+from app.sql.types import UtcDateTime, utcnow
 
 ROLES = ("funder", "actor", "verifier", "steward")
 

@@ -9,7 +9,7 @@ from sqlalchemy import BigInteger, ForeignKey, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.domain.base import Base
-from app.ledger.sqltypes import UtcDateTime, utcnow
+from app.sql.types import UtcDateTime, utcnow
 
 
 class Deposit(Base):

@@ -20,8 +20,8 @@ from app.domain.money import chart
 from app.domain.money.currency import validate_currency
 from app.domain.money.models import Deposit, Withdrawal
 from app.ledger import HistoryLine, Ledger, LedgerInvariantError, LimitExceeded
-from app.ledger.dialect import insert_ignoring_conflicts
-from app.ledger.sqltypes import utcnow
+from app.sql.dialect import insert_ignoring_conflicts
+from app.sql.types import utcnow
 
 DEPOSITS: Table = Deposit.__table__  # type: ignore[assignment]
 MAX_STATEMENT_PAGE = 201  # one more than a page, to tell whether another follows

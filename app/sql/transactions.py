@@ -1,10 +1,10 @@
 """Run one unit of work in one transaction, retrying the whole of it on transient conflicts.
 
-Many processes write the ledger at once. PostgreSQL resolves some of their conflicts by
-aborting a transaction (deadlock, serialization failure); SQLite answers "database is
-locked" when its busy timeout runs out. Those are safe to retry *from the start with a fresh
-session*, never from the middle, so the retry wraps the whole use case. The bound keeps a
-pathological storm from spinning forever.
+Many processes write at once. PostgreSQL resolves some of their conflicts by aborting a
+transaction (deadlock, serialization failure); SQLite answers "database is locked" when its
+busy timeout runs out. Those are safe to retry *from the start with a fresh session*, never
+from the middle, so the retry wraps the whole use case. The bound keeps a pathological storm
+from spinning forever.
 """
 
 from __future__ import annotations
@@ -16,8 +16,6 @@ from typing import Any, TypeVar
 
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
-from app.ledger.errors import CommitOutcomeUnknown, TransientLedgerError
 
 T = TypeVar("T")
 
@@ -31,6 +29,15 @@ MAX_BACKOFF_SECONDS = 0.2
 # Set on a connection by `run_in_transaction`: SQLite takes its write lock at BEGIN
 # (BEGIN IMMEDIATE) so two writers never deadlock upgrading a read lock.
 WRITE_OPTION = "tributary_write"
+
+
+class TransientError(Exception):
+    """The unit of work met a state that a fresh attempt will not: retry it from the start."""
+
+
+class CommitOutcomeUnknown(Exception):
+    """The connection failed while COMMIT was in flight: the transaction may or may not have
+    committed. Never retried blindly; the caller must find out (an idempotency key does)."""
 
 
 def sqlstate_of(error: BaseException) -> str | None:
@@ -53,6 +60,12 @@ def is_retryable(error: BaseException) -> bool:
     return "database is locked" in message or "UNIQUE constraint failed" in message
 
 
+async def _begin(session: AsyncSession, write: bool) -> None:
+    if session.get_bind().dialect.name == "sqlite":
+        options: dict[str, Any] = {WRITE_OPTION: write}
+        await session.connection(execution_options=options)
+
+
 async def run_in_transaction(
     sessionmaker: async_sessionmaker[AsyncSession],
     work: Callable[[AsyncSession], Awaitable[T]],
@@ -72,14 +85,12 @@ async def run_in_transaction(
         committing = False
         try:
             async with sessionmaker() as session:
-                if session.get_bind().dialect.name == "sqlite":
-                    options: dict[str, Any] = {WRITE_OPTION: write}
-                    await session.connection(execution_options=options)
+                await _begin(session, write)
                 result = await work(session)
                 committing = True
                 await session.commit()
                 return result
-        except TransientLedgerError:
+        except TransientError:
             if attempt == max_attempts:
                 raise
         except DBAPIError as error:
