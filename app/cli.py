@@ -1,4 +1,7 @@
-"""The `tributary` command: serve, migrate, print the OpenAPI document, show the version."""
+"""The `tributary` command: serve, migrate, worker, verify, demo, keygen, openapi, version.
+
+Each command is a thin shell over the app: it reads the settings (one line naming the variable
+when one is wrong) and calls the same code the HTTP API runs."""
 
 from __future__ import annotations
 
@@ -139,7 +142,7 @@ async def _verify(settings: Settings) -> dict[str, object]:
 
     database = Database.from_settings(settings)
     try:
-        async with database.read() as session:
+        async with database.snapshot() as session:
             return asdict(await verify_all(session))
     finally:
         await database.dispose()

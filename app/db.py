@@ -2,7 +2,8 @@
 
 One `Database` per process (per app): it owns the async engine and session factory. Writes go
 through `Database.transaction`, which commits before returning and retries transient
-conflicts; reads use `Database.read`, a short read-only session.
+conflicts; reads use `Database.read`, a short read-only session, and checks that must see
+one consistent moment use `Database.snapshot`.
 """
 
 from __future__ import annotations
@@ -21,8 +22,13 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from app.ledger.transactions import WRITE_OPTION, run_in_transaction
+from app import models
 from app.settings import Settings
+from app.sql.transactions import WRITE_OPTION, run_in_transaction
+
+# Every entry point that opens a database (the app, the command line, workers, tests) goes
+# through this module, so importing every table here gives them all one complete metadata.
+TABLES = models.all_metadata()
 
 T = TypeVar("T")
 
@@ -103,6 +109,21 @@ class Database:
         """A session for reads; closing it ends (rolls back) its transaction and keeps the
         loaded objects usable, detached, for building the response."""
         async with self.sessionmaker() as session:
+            yield session
+
+    @asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[AsyncSession]:
+        """A read-only session that sees the database as of one moment (REPEATABLE READ on
+        PostgreSQL; SQLite's read transactions are snapshots already), for checks whose
+        several queries must agree with each other while other processes write."""
+        async with self.sessionmaker() as session:
+            if self.dialect == "postgresql":
+                await session.connection(
+                    execution_options={
+                        "isolation_level": "REPEATABLE READ",
+                        "postgresql_readonly": True,
+                    }
+                )
             yield session
 
     async def dispose(self) -> None:

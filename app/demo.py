@@ -4,8 +4,9 @@ Three SDG 6 challenges in Kenya with milestones, a steward, funders pledging on 
 of terms (direct, threshold met and not yet met, 1:1 and 1:2 matches, earmarked, anonymous,
 expiring with rollover), and a two-firm swarm that delivered boreholes in Kisumu, was
 verified by two auditors and paid, with a second milestone awarded and in escrow. It goes
-through the same domain services as the API, so every cent is in the ledger. Running it
-again on a database that has it changes nothing.
+through the same domain services as the API, one unit of work per step as the API would run
+them (so each takes its locks in the documented order), and every cent is in the ledger.
+Running it again on a database that has it changes nothing.
 """
 
 from __future__ import annotations
@@ -14,19 +15,20 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
+from functools import partial
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import Database
 from app.domain.challenges import service as challenges
-from app.domain.delivery import awards, claims, swarms
+from app.domain.challenges import transitions
+from app.domain.delivery import awards, claims, milestones, swarms, verifiers
 from app.domain.identity import service as identity
 from app.domain.identity.caller import ADMIN, Caller
 from app.domain.identity.models import Org
 from app.domain.money import service as money
 from app.domain.pledges import service as pledges
-from app.ledger.sqltypes import utcnow
+from app.sql.types import utcnow
 
 STEWARD = "Lake Basin Water Trust"
 ORGS: list[tuple[str, list[str], int]] = [  # name, roles, USD deposit in cents
@@ -73,6 +75,14 @@ async def _orgs(session: AsyncSession) -> tuple[dict[str, Org], list[DemoKey]]:
 
 
 async def _challenge(
+    database: Database, steward: Caller, title: str, targets: list[str], region: str
+) -> uuid.UUID:
+    return await database.transaction(
+        lambda session: _open_challenge(session, steward, title, targets, region)
+    )
+
+
+async def _open_challenge(
     session: AsyncSession, steward: Caller, title: str, targets: list[str], region: str
 ) -> uuid.UUID:
     spec = challenges.ChallengeSpec(
@@ -84,7 +94,7 @@ async def _challenge(
         closes_at=utcnow() + timedelta(days=180),
     )
     challenge = await challenges.create_challenge(session, steward, spec)
-    await challenges.transition(session, steward, challenge.id, "open")
+    await transitions.transition(session, steward, challenge.id, "open")
     for title_, metric, unit, target, rule, cap, days in (
         (
             "Boreholes drilled and flowing",
@@ -105,11 +115,11 @@ async def _challenge(
             150,
         ),
     ):
-        await challenges.create_milestone(
+        await milestones.create_milestone(
             session,
             steward,
             challenge.id,
-            challenges.MilestoneSpec(
+            milestones.MilestoneSpec(
                 title=title_,
                 description="",
                 metric=metric,
@@ -124,7 +134,7 @@ async def _challenge(
     return challenge.id
 
 
-async def _pledges(session: AsyncSession, orgs: dict[str, Org], ids: list[uuid.UUID]) -> None:
+async def _pledges(database: Database, orgs: dict[str, Org], ids: list[uuid.UUID]) -> None:
     aqua, bank = _as(orgs["Aqua Foundation"]), _as(orgs["Blue Horizon Bank"])
     county, friends = (
         _as(orgs["County Government of Kisumu"]),
@@ -174,10 +184,12 @@ async def _pledges(session: AsyncSession, orgs: dict[str, Org], ids: list[uuid.U
         (friends, turkana, pledges.PledgeSpec(amount=500_000, kind="direct", anonymous=True)),
     ]
     for caller, challenge_id, spec in plan:
-        await pledges.create_pledge(session, caller, challenge_id, spec)
+        await database.transaction(
+            partial(pledges.create_pledge, caller=caller, challenge_id=challenge_id, spec=spec)
+        )
 
 
-async def _delivery(session: AsyncSession, orgs: dict[str, Org], kisumu: uuid.UUID) -> None:
+async def _delivery(database: Database, orgs: dict[str, Org], kisumu: uuid.UUID) -> None:
     """Kisumu's boreholes are delivered, verified at 31 of 40 and paid 77.5% of the bid to
     a two-firm swarm; its water-quality milestone is awarded and in escrow."""
     steward, wells, pumps = (
@@ -186,63 +198,83 @@ async def _delivery(session: AsyncSession, orgs: dict[str, Org], kisumu: uuid.UU
         _as(orgs["SunPump Engineering"]),
     )
     auditors = [orgs["EastAfrica Impact Audit"], orgs["WaterLab Nairobi"]]
-    swarm = await swarms.create_swarm(
-        session,
-        wells,
-        name="WellWorks + SunPump",
-        members=[(orgs["WellWorks Kenya"].id, 6_000), (orgs["SunPump Engineering"].id, 4_000)],
+    members = [(orgs["WellWorks Kenya"].id, 6_000), (orgs["SunPump Engineering"].id, 4_000)]
+    swarm = await database.transaction(
+        lambda s: swarms.create_swarm(s, wells, name="WellWorks + SunPump", members=members)
     )
-    await swarms.accept(session, pumps, swarm.id)
-    boreholes, quality = await challenges.list_milestones(session, kisumu)
+    await database.transaction(lambda s: swarms.accept(s, pumps, swarm.id))
+    boreholes, quality = await database.transaction(lambda s: milestones.list_milestones(s, kisumu))
     for milestone, amount in ((boreholes, 10_000_000), (quality, 2_000_000)):
-        bid = await awards.submit_bid(
-            session,
-            wells,
-            milestone.id,
-            swarm_id=swarm.id,
-            amount=amount,
-            plan="Drill, fit solar pumps, test",
+        bid = await database.transaction(
+            partial(
+                awards.submit_bid,
+                caller=wells,
+                milestone_id=milestone.id,
+                swarm_id=swarm.id,
+                amount=amount,
+                plan="Drill, fit solar pumps, test",
+            )
         )
-        await awards.award_bid(session, steward, bid.id)
-        await awards.assign_verifiers(session, steward, milestone.id, [a.id for a in auditors])
-    claim = await claims.submit_claim(
-        session,
-        wells,
-        boreholes.id,
-        reported_value=32,
-        evidence=[{"uri": "https://example.org/kisumu/boreholes-survey.pdf", "note": "survey"}],
+        await database.transaction(partial(awards.award_bid, caller=steward, bid_id=bid.id))
+        await database.transaction(
+            partial(
+                verifiers.assign_verifiers,
+                caller=steward,
+                milestone_id=milestone.id,
+                org_ids=[a.id for a in auditors],
+            )
+        )
+    claim = await database.transaction(
+        lambda s: claims.submit_claim(
+            s,
+            wells,
+            boreholes.id,
+            reported_value=32,
+            evidence=[{"uri": "https://example.org/kisumu/boreholes-survey.pdf", "note": "survey"}],
+        )
     )
     for auditor, value in zip(auditors, (30, 32), strict=True):
-        await claims.attest(
-            session, _as(auditor), claim.id, verdict="approve", value=value, note="site visit"
+        await database.transaction(
+            partial(
+                claims.attest,
+                caller=_as(auditor),
+                claim_id=claim.id,
+                verdict="approve",
+                value=value,
+                note="site visit",
+            )
         )
+
+
+async def _start(session: AsyncSession) -> tuple[dict[str, Org], list[DemoKey]] | None:
+    """The demo's organisations, keys and deposits; None if the demo is there already."""
+    if await identity.org_named(session, STEWARD) is not None:
+        return None
+    return await _orgs(session)
 
 
 async def seed(database: Database) -> list[DemoKey] | None:
     """Create the demo market; None if it is there already."""
-
-    async def work(session: AsyncSession) -> list[DemoKey] | None:
-        if await session.scalar(select(Org.id).where(Org.name == STEWARD)) is not None:
-            return None
-        orgs, keys = await _orgs(session)
-        steward = _as(orgs[STEWARD])
-        ids = [
-            await _challenge(
-                session, steward, "Safe water for Kisumu County", ["6.1", "6.4"], "KE-17"
-            ),
-            await _challenge(
-                session,
-                steward,
-                "Sanitation in Nairobi's informal settlements",
-                ["6.2", "6.3"],
-                "KE-30",
-            ),
-            await _challenge(
-                session, steward, "Drought-resilient wells in Turkana", ["6.1", "6.5"], "KE-43"
-            ),
-        ]
-        await _pledges(session, orgs, ids)
-        await _delivery(session, orgs, ids[0])
-        return keys
-
-    return await database.transaction(work)
+    started = await database.transaction(_start)
+    if started is None:
+        return None
+    orgs, keys = started
+    steward = _as(orgs[STEWARD])
+    ids = [
+        await _challenge(
+            database, steward, "Safe water for Kisumu County", ["6.1", "6.4"], "KE-17"
+        ),
+        await _challenge(
+            database,
+            steward,
+            "Sanitation in Nairobi's informal settlements",
+            ["6.2", "6.3"],
+            "KE-30",
+        ),
+        await _challenge(
+            database, steward, "Drought-resilient wells in Turkana", ["6.1", "6.5"], "KE-43"
+        ),
+    ]
+    await _pledges(database, orgs, ids)
+    await _delivery(database, orgs, ids[0])
+    return keys

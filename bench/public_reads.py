@@ -40,7 +40,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import Database
 from app.domain.challenges import service as challenges
-from app.domain.delivery import awards, claims, swarms
+from app.domain.challenges import transitions
+from app.domain.delivery import awards, claims, milestones, swarms, verifiers
 from app.domain.identity import service as identity
 from app.domain.identity.caller import ADMIN, Caller
 from app.domain.money import chart
@@ -87,14 +88,14 @@ async def make_challenge(database: Database) -> tuple[uuid.UUID, Caller, list[uu
             closes_at=None,
         )
         challenge = await challenges.create_challenge(session, steward, spec)
-        await challenges.transition(session, steward, challenge.id, "open")
+        await transitions.transition(session, steward, challenge.id, "open")
         milestone_ids = []
         for index in range(MILESTONES):
-            milestone = await challenges.create_milestone(
+            milestone = await milestones.create_milestone(
                 session,
                 steward,
                 challenge.id,
-                challenges.MilestoneSpec(
+                milestones.MilestoneSpec(
                     title=f"Milestone {index + 1}",
                     description="",
                     metric="units",
@@ -159,7 +160,7 @@ async def deliver(database: Database, steward: Caller, milestone_ids: list[uuid.
                 session, lead, milestone_id, swarm_id=swarm.id, amount=50_000_000, plan="p"
             )
             await awards.award_bid(session, steward, bid.id)
-            await awards.assign_verifiers(session, steward, milestone_id, [verifier.id])
+            await verifiers.assign_verifiers(session, steward, milestone_id, [verifier.id])
             if index < 3:
                 claim = await claims.submit_claim(
                     session, lead, milestone_id, reported_value=80, evidence=[]

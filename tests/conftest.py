@@ -118,7 +118,7 @@ async def database(
     await _reset(migrated_database, database_url)
     yield migrated_database
     if request.node.get_closest_marker("tampers_ledger") is None:
-        async with migrated_database.read() as session:
+        async with migrated_database.snapshot() as session:
             report = await verify_all(session)
         assert report.ok, f"ledger invariants broken after the test: {report.violations}"
 

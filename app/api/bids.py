@@ -9,13 +9,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from app.api.auth import CallerDep
-from app.api.challenges import milestone_out
 from app.api.deps import DatabaseDep
 from app.api.docs import error_responses
+from app.api.presenters.challenges import milestone_out
 from app.api.schemas.delivery import BidCreate, BidOut, VerifiersIn
 from app.api.schemas.market import MilestoneOut
 from app.api.writes import run_write
-from app.domain.delivery import awards
+from app.domain.delivery import awards, verifiers
 
 router = APIRouter(prefix="/v1", tags=["bids"])
 
@@ -96,7 +96,7 @@ async def assign_verifiers(
 ) -> Response:
     return await run_write(
         request,
-        lambda s: awards.assign_verifiers(s, caller, milestone_id, list(body.org_ids)),
-        lambda m: milestone_out(m, None),
+        lambda s: verifiers.assign_verifiers(s, caller, milestone_id, list(body.org_ids)),
+        milestone_out,
         status_code=200,
     )

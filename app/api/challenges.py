@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,6 +14,7 @@ from app.api.auth import CallerDep
 from app.api.deps import DatabaseDep
 from app.api.docs import error_responses
 from app.api.pagination import Cursor, Limit, decode_position, encode_position
+from app.api.presenters.challenges import ChallengeWithTotals, challenge_out, milestone_out
 from app.api.schemas.base import Page
 from app.api.schemas.market import (
     ChallengeCreate,
@@ -21,44 +22,18 @@ from app.api.schemas.market import (
     ChallengeStatus,
     MilestoneCreate,
     MilestoneOut,
-    PayoutOut,
-    TotalsOut,
 )
 from app.api.writes import run_write
 from app.domain.challenges import service as challenges
-from app.domain.challenges.models import Challenge, Milestone
-from app.domain.delivery import claims
-from app.domain.flows.totals import Totals
+from app.domain.challenges import transitions
+from app.domain.delivery import milestones, payouts
+from app.domain.store.challenges import Challenge
 
 router = APIRouter(prefix="/v1", tags=["challenges"])
 
-Presented = tuple[Challenge, Totals]
 
-
-async def _with_totals(session: AsyncSession, challenge: Challenge) -> Presented:
+async def _with_totals(session: AsyncSession, challenge: Challenge) -> ChallengeWithTotals:
     return challenge, await challenges.totals(session, challenge)
-
-
-def _challenge_out(item: Presented) -> ChallengeOut:
-    challenge, totals = item
-    return ChallengeOut(
-        id=challenge.id,
-        title=challenge.title,
-        description=challenge.description,
-        currency=challenge.currency,
-        sdg_targets=challenge.sdg_targets,
-        region=challenge.region,
-        status=challenge.status,
-        steward_org_id=challenge.steward_org_id,
-        closes_at=challenge.closes_at,
-        created_at=challenge.created_at,
-        totals=TotalsOut.model_validate(totals, from_attributes=True),
-    )
-
-
-def milestone_out(milestone: Milestone, payout: dict[str, Any] | None) -> MilestoneOut:
-    out = MilestoneOut.model_validate(milestone)
-    return out.model_copy(update={"payout": PayoutOut.model_validate(payout) if payout else None})
 
 
 @router.post(
@@ -78,19 +53,19 @@ async def create_challenge(request: Request, body: ChallengeCreate, caller: Call
         closes_at=body.closes_at,
     )
 
-    async def work(session: AsyncSession) -> Presented:
+    async def work(session: AsyncSession) -> ChallengeWithTotals:
         return await _with_totals(session, await challenges.create_challenge(session, caller, spec))
 
-    return await run_write(request, work, _challenge_out, status_code=201)
+    return await run_write(request, work, challenge_out, status_code=201)
 
 
 def _transition_route(action: str, summary: str) -> None:
     async def endpoint(request: Request, challenge_id: uuid.UUID, caller: CallerDep) -> Response:
-        async def work(session: AsyncSession) -> Presented:
-            challenge = await challenges.transition(session, caller, challenge_id, action)
+        async def work(session: AsyncSession) -> ChallengeWithTotals:
+            challenge = await transitions.transition(session, caller, challenge_id, action)
             return await _with_totals(session, challenge)
 
-        return await run_write(request, work, _challenge_out, status_code=200)
+        return await run_write(request, work, challenge_out, status_code=200)
 
     router.add_api_route(
         f"/challenges/{{challenge_id}}/{action}",
@@ -135,7 +110,7 @@ async def list_challenges(
         )
         page = found[:limit]
         totals = await challenges.totals_of(session, [c.id for c in page])
-        items = [_challenge_out((c, totals[c.id])) for c in page]
+        items = [challenge_out((c, totals[c.id])) for c in page]
     last = found[limit - 1] if len(found) > limit else None
     next_cursor = encode_position(last.created_at, last.id) if last else None
     return Page[ChallengeOut](items=items, next_cursor=next_cursor)
@@ -150,7 +125,7 @@ async def list_challenges(
 async def get_challenge(challenge_id: uuid.UUID, database: DatabaseDep) -> ChallengeOut:
     async with database.read() as session:
         challenge = await challenges.get_challenge(session, challenge_id)
-        return _challenge_out(await _with_totals(session, challenge))
+        return challenge_out(await _with_totals(session, challenge))
 
 
 @router.post(
@@ -163,11 +138,11 @@ async def get_challenge(challenge_id: uuid.UUID, database: DatabaseDep) -> Chall
 async def create_milestone(
     request: Request, challenge_id: uuid.UUID, body: MilestoneCreate, caller: CallerDep
 ) -> Response:
-    spec = challenges.MilestoneSpec(**body.model_dump())
+    spec = milestones.MilestoneSpec(**body.model_dump())
     return await run_write(
         request,
-        lambda s: challenges.create_milestone(s, caller, challenge_id, spec),
-        lambda milestone: milestone_out(milestone, None),
+        lambda s: milestones.create_milestone(s, caller, challenge_id, spec),
+        milestone_out,
         status_code=201,
     )
 
@@ -180,10 +155,9 @@ async def create_milestone(
 )
 async def list_milestones(challenge_id: uuid.UUID, database: DatabaseDep) -> list[MilestoneOut]:
     async with database.read() as session:
-        return [
-            milestone_out(m, await claims.payout_of(session, m.id))
-            for m in await challenges.list_milestones(session, challenge_id)
-        ]
+        found = await milestones.list_milestones(session, challenge_id)
+        paid = await payouts.payouts_of(session, [m.id for m in found])
+        return [milestone_out(m, paid[m.id]) for m in found]
 
 
 @router.get(
@@ -194,5 +168,5 @@ async def list_milestones(challenge_id: uuid.UUID, database: DatabaseDep) -> lis
 )
 async def get_milestone(milestone_id: uuid.UUID, database: DatabaseDep) -> MilestoneOut:
     async with database.read() as session:
-        milestone = await challenges.get_milestone(session, milestone_id)
-        return milestone_out(milestone, await claims.payout_of(session, milestone.id))
+        milestone = await milestones.get_milestone(session, milestone_id)
+        return milestone_out(milestone, await payouts.payout_of(session, milestone.id))

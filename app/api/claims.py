@@ -11,24 +11,12 @@ from starlette.responses import Response
 from app.api.auth import CallerDep
 from app.api.deps import DatabaseDep
 from app.api.docs import error_responses
+from app.api.presenters.delivery import attestation_out
 from app.api.schemas.delivery import AttestationCreate, AttestationOut, ClaimCreate, ClaimOut
 from app.api.writes import run_write
 from app.domain.delivery import claims
-from app.domain.delivery.models import Attestation, Claim
 
 router = APIRouter(prefix="/v1", tags=["claims"])
-
-
-def _attestation_out(item: tuple[Attestation, Claim]) -> AttestationOut:
-    attestation, claim = item
-    return AttestationOut(
-        id=attestation.id,
-        claim_id=attestation.claim_id,
-        verifier_org_id=attestation.verifier_org_id,
-        verdict=attestation.verdict,
-        value=attestation.value,
-        claim_status=claim.status,
-    )
 
 
 @router.post(
@@ -78,6 +66,6 @@ async def attest(
         lambda s: claims.attest(
             s, caller, claim_id, verdict=body.verdict, value=body.value, note=body.note
         ),
-        _attestation_out,
+        attestation_out,
         status_code=201,
     )

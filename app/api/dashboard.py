@@ -19,7 +19,7 @@ from app.api.deps import DatabaseDep
 from app.api.formatting import money, percent
 from app.domain import public_log
 from app.domain.challenges import service as challenges
-from app.domain.delivery import claims
+from app.domain.delivery import milestones, payouts
 from app.domain.errors import NotFound
 from app.domain.flows.stats import stats as platform_stats
 from app.domain.money.currency import minor_units
@@ -92,10 +92,9 @@ async def challenge_page(
     async with database.read() as session:
         challenge = await challenges.get_challenge(session, challenge_id)
         totals = await challenges.totals(session, challenge)
-        milestones = [
-            {"milestone": m, "payout": await claims.payout_of(session, m.id)}
-            for m in await challenges.list_milestones(session, challenge.id)
-        ]
+        found = await milestones.list_milestones(session, challenge.id)
+        paid = await payouts.payouts_of(session, [m.id for m in found])
+        shown = [{"milestone": m, "payout": paid[m.id]} for m in found]
         digest = await _digest(session)
     return _page(
         request,
@@ -103,7 +102,7 @@ async def challenge_page(
         {
             "challenge": challenge,
             "totals": totals,
-            "milestones": milestones,
+            "milestones": shown,
             "digest": digest,
             "boot": {
                 "page": "challenge",

@@ -20,6 +20,6 @@ router = APIRouter(prefix="/v1", tags=["ledger"])
     summary="Check every invariant of the ledger now (admin)",
 )
 async def verify_ledger(caller: CallerDep, database: DatabaseDep) -> LedgerVerifyOut:
-    async with database.read() as session:
+    async with database.snapshot() as session:
         report = await ledger_audit.verify(session, caller)
     return LedgerVerifyOut.model_validate(report, from_attributes=True)

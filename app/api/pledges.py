@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from decimal import Decimal
 
 from fastapi import APIRouter
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,58 +13,13 @@ from app.api.auth import CallerDep
 from app.api.deps import DatabaseDep
 from app.api.docs import error_responses
 from app.api.pagination import Cursor, Limit, decode_position, encode_position
+from app.api.presenters.pledges import PledgeView, pledge_out, view, views
 from app.api.schemas.base import Page
-from app.api.schemas.market import EarmarkOut, PayoutSplitOut, PledgeCreate, PledgeOut
+from app.api.schemas.market import PledgeCreate, PledgeOut
 from app.api.writes import run_write
-from app.domain.identity.caller import Caller
 from app.domain.pledges import service as pledges
-from app.domain.pledges.models import Pledge
-from app.domain.pledges.rules import BPS
 
 router = APIRouter(prefix="/v1", tags=["pledges"])
-
-Presented = tuple[Pledge, pledges.PledgeAmounts, bool]
-
-
-async def _present(session: AsyncSession, caller: Caller | None, pledge: Pledge) -> Presented:
-    found = await pledges.amounts(session, [pledge])
-    return pledge, found[pledge.id], pledges.shows_funder(caller, pledge)
-
-
-def _pledge_out(item: Presented) -> PledgeOut:
-    pledge, money, show_funder = item
-    ratio = Decimal(pledge.match_ratio_bps) / BPS if pledge.match_ratio_bps is not None else None
-    return PledgeOut(
-        id=pledge.id,
-        challenge_id=pledge.challenge_id,
-        funder_org_id=pledge.funder_org_id if show_funder else None,
-        kind=pledge.kind,
-        amount=pledge.amount,
-        currency=pledge.currency,
-        status=pledge.status,
-        held=money.held,
-        available=money.available,
-        allocated=money.allocated,
-        paid=money.paid,
-        returned=money.returned,
-        threshold_amount=pledge.threshold_amount,
-        deadline=pledge.deadline,
-        match_ratio=ratio,
-        earmark=EarmarkOut(
-            milestone_ids=[uuid.UUID(m) for m in pledge.earmark_milestone_ids],
-            sdg_targets=pledge.earmark_sdg_targets,
-        ),
-        expires_at=pledge.expires_at,
-        on_expiry=pledge.on_expiry,
-        rollover_challenge_id=pledge.rollover_challenge_id,
-        rolled_into_pledge_id=pledge.rolled_into_pledge_id,
-        anonymous=pledge.anonymous,
-        paid_to=[
-            PayoutSplitOut(org_id=org_id, amount=amount)
-            for org_id, amount in sorted(money.paid_to.items())
-        ],
-        created_at=pledge.created_at,
-    )
 
 
 @router.post(
@@ -93,11 +47,11 @@ async def create_pledge(
         anonymous=body.anonymous,
     )
 
-    async def work(session: AsyncSession) -> Presented:
+    async def work(session: AsyncSession) -> PledgeView:
         pledge = await pledges.create_pledge(session, caller, challenge_id, spec)
-        return await _present(session, caller, pledge)
+        return await view(session, caller, pledge)
 
-    return await run_write(request, work, _pledge_out, status_code=201)
+    return await run_write(request, work, pledge_out, status_code=201)
 
 
 @router.get(
@@ -109,7 +63,7 @@ async def create_pledge(
 async def get_pledge(pledge_id: uuid.UUID, caller: CallerDep, database: DatabaseDep) -> PledgeOut:
     async with database.read() as session:
         pledge = await pledges.get_pledge(session, caller, pledge_id)
-        return _pledge_out(await _present(session, caller, pledge))
+        return pledge_out(await view(session, caller, pledge))
 
 
 @router.post(
@@ -119,11 +73,11 @@ async def get_pledge(pledge_id: uuid.UUID, caller: CallerDep, database: Database
     summary="Cancel a held pledge (the funder); the hold is released",
 )
 async def cancel_pledge(request: Request, pledge_id: uuid.UUID, caller: CallerDep) -> Response:
-    async def work(session: AsyncSession) -> Presented:
+    async def work(session: AsyncSession) -> PledgeView:
         pledge = await pledges.cancel_pledge(session, caller, pledge_id)
-        return await _present(session, caller, pledge)
+        return await view(session, caller, pledge)
 
-    return await run_write(request, work, _pledge_out, status_code=200)
+    return await run_write(request, work, pledge_out, status_code=200)
 
 
 @router.get(
@@ -144,7 +98,7 @@ async def list_org_pledges(
         found = await pledges.list_org_pledges(
             session, caller, org_id, after=after, limit=limit + 1
         )
-        items = [_pledge_out(await _present(session, caller, p)) for p in found[:limit]]
+        items = [pledge_out(item) for item in await views(session, caller, found[:limit])]
     last = found[limit - 1] if len(found) > limit else None
     next_cursor = encode_position(last.created_at, last.id) if last else None
     return Page[PledgeOut](items=items, next_cursor=next_cursor)

@@ -12,30 +12,12 @@ from starlette.responses import Response
 from app.api.auth import CallerDep
 from app.api.deps import DatabaseDep
 from app.api.docs import error_responses
-from app.api.schemas.delivery import SwarmCreate, SwarmMemberOut, SwarmOut
+from app.api.presenters.delivery import SwarmView, swarm_out, swarm_view
+from app.api.schemas.delivery import SwarmCreate, SwarmOut
 from app.api.writes import run_write
 from app.domain.delivery import swarms
-from app.domain.delivery.models import Swarm, SwarmMember
 
 router = APIRouter(prefix="/v1", tags=["swarms"])
-
-Presented = tuple[Swarm, list[SwarmMember]]
-
-
-async def _present(session: AsyncSession, swarm: Swarm) -> Presented:
-    return swarm, await swarms.members_of(session, swarm.id)
-
-
-def _swarm_out(item: Presented) -> SwarmOut:
-    swarm, members = item
-    return SwarmOut(
-        id=swarm.id,
-        name=swarm.name,
-        lead_org_id=swarm.lead_org_id,
-        status=swarm.status,
-        members=[SwarmMemberOut.model_validate(member) for member in members],
-        created_at=swarm.created_at,
-    )
 
 
 @router.post(
@@ -48,11 +30,11 @@ def _swarm_out(item: Presented) -> SwarmOut:
 async def create_swarm(request: Request, body: SwarmCreate, caller: CallerDep) -> Response:
     members = [(m.org_id, m.share_bps) for m in body.members]
 
-    async def work(session: AsyncSession) -> Presented:
+    async def work(session: AsyncSession) -> SwarmView:
         swarm = await swarms.create_swarm(session, caller, name=body.name, members=members)
-        return await _present(session, swarm)
+        return await swarm_view(session, swarm)
 
-    return await run_write(request, work, _swarm_out, status_code=201)
+    return await run_write(request, work, swarm_out, status_code=201)
 
 
 @router.post(
@@ -62,10 +44,10 @@ async def create_swarm(request: Request, body: SwarmCreate, caller: CallerDep) -
     summary="Accept the swarm and its shares (a member); active once all have",
 )
 async def accept_swarm(request: Request, swarm_id: uuid.UUID, caller: CallerDep) -> Response:
-    async def work(session: AsyncSession) -> Presented:
-        return await _present(session, await swarms.accept(session, caller, swarm_id))
+    async def work(session: AsyncSession) -> SwarmView:
+        return await swarm_view(session, await swarms.accept(session, caller, swarm_id))
 
-    return await run_write(request, work, _swarm_out, status_code=200)
+    return await run_write(request, work, swarm_out, status_code=200)
 
 
 @router.get(
@@ -76,4 +58,4 @@ async def accept_swarm(request: Request, swarm_id: uuid.UUID, caller: CallerDep)
 )
 async def get_swarm(swarm_id: uuid.UUID, database: DatabaseDep) -> SwarmOut:
     async with database.read() as session:
-        return _swarm_out(await _present(session, await swarms.get_swarm(session, swarm_id)))
+        return swarm_out(await swarm_view(session, await swarms.get_swarm(session, swarm_id)))

@@ -1,8 +1,10 @@
 """Work that falls due with time: found by indexed queries, safe in any number of processes.
 
-Each job runs in its own short transaction on a bounded batch and claims its rows with
-FOR UPDATE SKIP LOCKED (PostgreSQL) or derives its ledger entry ids from what it processes,
-so two processes running the same job at once never do anything twice. `run_due_work` is
+The market's due items (threshold deadlines, pledge expiry, milestone due dates) are each
+processed in their own short transaction, claiming their challenge with SKIP LOCKED
+(due_items). The ledger's own jobs (hold timeouts, sealing) and the idempotency purge run
+on a bounded batch in one transaction, deriving their entry ids from what they process. So
+two processes running the same job at once never do anything twice, and `run_due_work` is
 idempotent: calling it when nothing is due changes nothing.
 """
 
@@ -12,28 +14,31 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.domain.delivery import claims as delivery_claims
+from app.domain.delivery import milestones
+from app.domain.due_items import Transactor
 from app.domain.idempotency import service as idempotency
-from app.domain.pledges import service as pledges
+from app.domain.pledges import due as pledges_due
 from app.ledger import Ledger
 from app.ledger.signing import TreeSigner
-from app.ledger.sqltypes import utcnow
+from app.sql.types import utcnow
 
-T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 100
 
-
-class Transactor(Protocol):
-    async def transaction(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T: ...
+Job = Callable[[Transactor, datetime], Awaitable[int]]
 
 
-Job = Callable[[AsyncSession, datetime], Awaitable[int]]
+def _batch(work: Callable[[AsyncSession, datetime], Awaitable[int]]) -> Job:
+    """A job that handles one bounded batch in one transaction."""
+
+    async def job(database: Transactor, now: datetime) -> int:
+        return await database.transaction(lambda session: work(session, now))
+
+    return job
 
 
 async def _void_timed_out_holds(session: AsyncSession, now: datetime) -> int:
@@ -47,11 +52,11 @@ async def _purge_idempotency_keys(session: AsyncSession, now: datetime) -> int:
 def jobs_for(signer: TreeSigner | None) -> dict[str, Job]:
     """Every due-work job; sealing only when a signing key is configured."""
     jobs: dict[str, Job] = {
-        "pending_timeouts": _void_timed_out_holds,
-        "idempotency_expiry": _purge_idempotency_keys,
-        "threshold_deadlines": pledges.release_missed_thresholds,
-        "pledge_expiry": pledges.expire_pledges,
-        "milestone_due_dates": delivery_claims.fail_overdue_milestones,
+        "pending_timeouts": _batch(_void_timed_out_holds),
+        "idempotency_expiry": _batch(_purge_idempotency_keys),
+        "threshold_deadlines": pledges_due.release_missed_thresholds,
+        "pledge_expiry": pledges_due.expire_pledges,
+        "milestone_due_dates": milestones.fail_overdue_milestones,
     }
     if signer is not None:
         from app.ledger.seal import seal_pending  # optional: only with a signing key
@@ -59,7 +64,7 @@ def jobs_for(signer: TreeSigner | None) -> dict[str, Job]:
         async def seal(session: AsyncSession, now: datetime) -> int:
             return await seal_pending(session, signer, now=now)
 
-        jobs["sealing"] = seal
+        jobs["sealing"] = _batch(seal)
     return jobs
 
 
@@ -81,9 +86,7 @@ async def run_due_work(
     report = DueWorkReport()
     for name, job in (jobs or jobs_for(signer)).items():
         try:
-            report.processed[name] = await database.transaction(
-                lambda session, job=job: job(session, moment)  # type: ignore[misc]
-            )
+            report.processed[name] = await job(database, moment)
         except Exception:
             log.exception("due work job %s failed", name)
             report.failed.append(name)

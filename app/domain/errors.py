@@ -81,3 +81,15 @@ class InsufficientFunds(Conflict):
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail, code="insufficient_funds")
+
+
+class InvariantBroken(RuntimeError):
+    """A state the market's rules make impossible was about to be written: a bug, never a
+    user error. Raised (not asserted, which `python -O` strips) so the transaction rolls
+    back and nothing wrong is ever stored."""
+
+
+def invariant(condition: bool, message: str) -> None:
+    """Refuse to go on when `condition` (a postcondition the code guarantees) is false."""
+    if not condition:
+        raise InvariantBroken(message)

@@ -381,6 +381,31 @@ async def test_verifiers_must_be_verifiers_enough_and_independent(
     assert (conflicted.status_code, conflicted.json()["code"]) == (409, "conflict_of_interest")
 
 
+async def test_a_steward_holding_the_actor_role_cannot_award_its_own_swarm(
+    client: httpx.AsyncClient,
+) -> None:
+    steward = await make_org(client, "steward", "actor")
+    challenge, _ = await open_challenge(client, steward)
+    milestone_ = await milestone(client, challenge["id"], steward)
+    await pledge(client, await funder(client), challenge["id"], amount=5_000)
+    swarm = await client.post(
+        "/v1/swarms",
+        json={"name": "In-house", "members": [{"org_id": steward.id, "share_bps": 10_000}]},
+        headers=steward.headers,
+    )
+    offer = await client.post(
+        f"/v1/milestones/{milestone_['id']}/bids",
+        json={"swarm_id": swarm.json()["id"], "amount": 1_000, "plan": "do it ourselves"},
+        headers=steward.headers,
+    )
+    assert offer.status_code == 201, offer.text
+    award = await client.post(f"/v1/bids/{offer.json()['id']}/award", headers=steward.headers)
+    assert (award.status_code, award.json()["code"]) == (409, "conflict_of_interest")
+    assert (await totals(client, challenge["id"]))["allocated"] == 0
+    bids = await client.get(f"/v1/milestones/{milestone_['id']}/bids", headers=steward.headers)
+    assert [b["status"] for b in bids.json()] == ["submitted"]
+
+
 async def test_claims_and_attestations_are_for_the_right_parties_only(
     client: httpx.AsyncClient,
 ) -> None:

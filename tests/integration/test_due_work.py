@@ -13,9 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db import Database
 from app.domain.due_work import run_due_work
 from app.ledger import AccountFlags, Ledger
-from app.ledger.sqltypes import utcnow
 from app.main import create_app
 from app.settings import Settings
+from app.sql.types import utcnow
 
 
 async def expired_holds(database: Database, count: int, amount: int = 10) -> uuid.UUID:

@@ -1,7 +1,8 @@
-"""Pure rules of challenges: SDG targets, regions, and the state machines.
+"""Pure rules of challenges: SDG targets, regions, and the challenge's state machine.
 
-Each state machine is one explicit transition table (DESIGN.md, "Lessons"): anything not in
-the table is refused, and tests walk every forbidden transition.
+The state machine is one explicit transition table (DESIGN.md, "Lessons"): anything not in
+the table is refused, and tests walk every forbidden transition. (A milestone's table lives
+with the rest of its life, in delivery/milestones.py.)
 """
 
 from __future__ import annotations
@@ -39,16 +40,6 @@ CHALLENGE_TRANSITIONS: dict[str, dict[str, str]] = {
     "close": {"open": "closed"},
     "complete": {"closed": "completed"},
     "cancel": {"draft": "cancelled", "open": "cancelled", "closed": "cancelled"},
-}
-
-MILESTONE_TRANSITIONS: dict[str, dict[str, str]] = {
-    "award": {"open": "awarded"},
-    "claim": {"awarded": "claimed"},
-    "verify": {"claimed": "verified"},
-    "pay": {"verified": "paid"},
-    "reject_claim": {"claimed": "awarded"},
-    "fail": {"awarded": "failed", "claimed": "failed"},
-    "cancel": {"draft": "cancelled", "open": "cancelled"},
 }
 
 

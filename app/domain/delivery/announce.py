@@ -7,21 +7,23 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.domain.challenges.models import Challenge, Milestone
-from app.domain.delivery import swarms
-from app.domain.delivery.models import Bid, Claim
 from app.domain.events.publish import emit
+from app.domain.store.bids import Bid, BidRepository
+from app.domain.store.challenges import ChallengeRepository
+from app.domain.store.claims import Claim
+from app.domain.store.milestones import Milestone
+from app.domain.store.swarms import SwarmRepository
 
 
 async def _audience(
     session: AsyncSession, milestone: Milestone, swarm_id: uuid.UUID | None
 ) -> list[uuid.UUID]:
-    challenge = await session.get(Challenge, milestone.challenge_id)  # usually already loaded
-    steward = challenge.steward_org_id if challenge else None
-    members = [m.org_id for m in await swarms.members_of(session, swarm_id)] if swarm_id else []
+    steward = await ChallengeRepository(session).steward_of(milestone.challenge_id)
+    members = (
+        [m.org_id for m in await SwarmRepository(session).members_of(swarm_id)] if swarm_id else []
+    )
     return [org for org in [steward, *members] if org is not None]
 
 
@@ -65,11 +67,7 @@ async def claim_event(
 
 
 async def milestone_failed(session: AsyncSession, milestone: Milestone, reason: str) -> None:
-    swarm_id = None
-    if milestone.awarded_bid_id is not None:
-        swarm_id = await session.scalar(
-            select(Bid.swarm_id).where(Bid.id == milestone.awarded_bid_id)
-        )
+    swarm_id = await BidRepository(session).swarm_of(milestone.awarded_bid_id)
     await emit(
         session,
         "milestone.failed",

@@ -5,27 +5,16 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain import policies
-from app.domain.delivery.models import Swarm, SwarmMember
-from app.domain.errors import Forbidden, InvalidState, NotFound, Unprocessable
+from app.domain.errors import Forbidden, InvalidState, Unprocessable
 from app.domain.identity.caller import Caller
-from app.domain.identity.models import Org
+from app.domain.identity.service import roles_of
 from app.domain.pledges.rules import BPS
+from app.domain.store.swarms import Swarm, SwarmMember, SwarmRepository
 
 MAX_MEMBERS = 20
-
-
-async def members_of(session: AsyncSession, swarm_id: uuid.UUID) -> list[SwarmMember]:
-    return list(
-        await session.scalars(
-            select(SwarmMember)
-            .where(SwarmMember.swarm_id == swarm_id)
-            .order_by(SwarmMember.position)
-        )
-    )
 
 
 async def create_swarm(
@@ -50,26 +39,27 @@ async def create_swarm(
         raise Unprocessable(
             "Member shares are positive basis points summing to 10000.", code="invalid_shares"
         )
-    orgs = {org.id: org for org in await session.scalars(select(Org).where(Org.id.in_(ids)))}
-    not_actors = [
-        str(org_id) for org_id in ids if "actor" not in getattr(orgs.get(org_id), "roles", [])
-    ]
+    roles = await roles_of(session, ids)
+    not_actors = [str(org_id) for org_id in ids if "actor" not in roles.get(org_id, [])]
     if not_actors:
         raise Unprocessable(
             f"Swarm members must hold the actor role: {not_actors}", code="not_an_actor"
         )
+    repository = SwarmRepository(session)
     swarm = Swarm(id=uuid.uuid4(), name=name, lead_org_id=caller.org_id, status="forming")
-    session.add(swarm)
+    repository.add(swarm)
     await session.flush()
-    session.add_all(
-        SwarmMember(
-            swarm_id=swarm.id,
-            org_id=org_id,
-            share_bps=share,
-            accepted=org_id == caller.org_id,
-            position=index,
-        )
-        for index, (org_id, share) in enumerate(members)
+    repository.add_members(
+        [
+            SwarmMember(
+                swarm_id=swarm.id,
+                org_id=org_id,
+                share_bps=share,
+                accepted=org_id == caller.org_id,
+                position=index,
+            )
+            for index, (org_id, share) in enumerate(members)
+        ]
     )
     if len(ids) == 1:
         swarm.status = "active"
@@ -77,18 +67,20 @@ async def create_swarm(
     return swarm
 
 
-async def get_swarm(session: AsyncSession, swarm_id: uuid.UUID, *, lock: bool = False) -> Swarm:
-    swarm = await session.get(Swarm, swarm_id, with_for_update=lock or None)
-    if swarm is None:
-        raise NotFound("swarm", swarm_id)
-    return swarm
+async def get_swarm(session: AsyncSession, swarm_id: uuid.UUID) -> Swarm:
+    return await SwarmRepository(session).get(swarm_id)
+
+
+async def members_of(session: AsyncSession, swarm_id: uuid.UUID) -> list[SwarmMember]:
+    return await SwarmRepository(session).members_of(swarm_id)
 
 
 async def accept(session: AsyncSession, caller: Caller | None, swarm_id: uuid.UUID) -> Swarm:
     """A member agrees to the swarm and its shares; the swarm is active once all have."""
     caller = policies.require_org(caller)
-    swarm = await get_swarm(session, swarm_id, lock=True)
-    members = await members_of(session, swarm_id)
+    repository = SwarmRepository(session)
+    swarm = await repository.get(swarm_id, lock=True)
+    members = await repository.members_of(swarm_id)
     mine = next((m for m in members if m.org_id == caller.org_id), None)
     if mine is None:
         raise Forbidden("Only a member of the swarm may accept it.")

@@ -21,10 +21,10 @@ import httpx
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.domain.due_work import Transactor
+from app.domain.due_items import Transactor
 from app.domain.events import signing, url_safety
 from app.domain.events.models import Delivery, DeliveryAttempt, Event, Webhook
-from app.ledger.sqltypes import utcnow
+from app.sql.types import utcnow
 
 # Standard Webhooks: immediately, then after 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h.
 RETRY_DELAYS_SECONDS = (5, 300, 1800, 7200, 18000, 36000, 36000)

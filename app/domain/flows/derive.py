@@ -21,22 +21,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from app.domain.flows import keys
-from app.domain.pledges.rules import RETURN_KINDS
+from app.domain.money.kinds import AWARD, ESCROW_RETURN, PAYOUT, RETURN_KINDS
+from app.domain.money.kinds import PLEDGE_ROLLOVER as ROLLOVER
+from app.domain.store.pledges import PledgeOwner
 
-ESCROW_RETURN = "escrow_return"
-ROLLOVER = "pledge_rollover"
-AWARD = "award"
-PAYOUT = "payout"
 CODES = ("pledge", "escrow", "wallet")
 
 FlowKey = tuple[uuid.UUID, str, str, str]  # challenge id, currency, source, target
-
-
-@dataclass(frozen=True)
-class PledgeOwner:
-    challenge_id: uuid.UUID
-    funder_org_id: uuid.UUID
-    anonymous: bool
 
 
 @dataclass(frozen=True)

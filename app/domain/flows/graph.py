@@ -17,11 +17,12 @@ from dataclasses import dataclass, field
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.domain.challenges.models import Challenge, Milestone
-from app.domain.errors import NotFound, Unprocessable
+from app.domain.errors import Unprocessable
 from app.domain.flows import keys
 from app.domain.flows.models import FlowTotal
-from app.domain.identity.models import Org
+from app.domain.identity.service import org_names
+from app.domain.store.challenges import ChallengeRepository
+from app.domain.store.milestones import MilestoneRepository
 
 ANONYMOUS_ID = "anonymous"
 OTHERS_ID = "other_funders"
@@ -113,22 +114,11 @@ async def _labels(session: AsyncSession, node_keys: set[str]) -> dict[str, str]:
         if ident not in (ANONYMOUS_ID, "") and key != OTHERS_ID:
             ids[kind].add(uuid.UUID(ident))
     labels: dict[str, str] = {}
-    org_ids = ids["funder"] | ids["actor"]
-    if org_ids:
-        for org_id, name, public_name in await session.execute(
-            select(Org.id, Org.name, Org.public_name).where(Org.id.in_(org_ids))
-        ):
-            labels[str(org_id)] = public_name or name
-    if ids["challenge"]:
-        for cid, title in await session.execute(
-            select(Challenge.id, Challenge.title).where(Challenge.id.in_(ids["challenge"]))
-        ):
-            labels[str(cid)] = title
-    if ids["milestone"]:
-        for mid, title in await session.execute(
-            select(Milestone.id, Milestone.title).where(Milestone.id.in_(ids["milestone"]))
-        ):
-            labels[str(mid)] = title
+    names = await org_names(session, sorted(ids["funder"] | ids["actor"]))
+    titles = await ChallengeRepository(session).titles(sorted(ids["challenge"]))
+    milestones = await MilestoneRepository(session).titles(sorted(ids["milestone"]))
+    for found in (names, titles, milestones):
+        labels.update({str(ident): label for ident, label in found.items()})
     return labels
 
 
@@ -153,9 +143,7 @@ async def flows(
 ) -> FlowGraph:
     """One challenge's flows, or the whole platform's in one currency."""
     if challenge_id is not None:
-        challenge = await session.get(Challenge, challenge_id)
-        if challenge is None:
-            raise NotFound("challenge", challenge_id)
+        challenge = await ChallengeRepository(session).get(challenge_id)
         if currency is not None and currency != challenge.currency:
             raise Unprocessable(
                 f"The challenge is in {challenge.currency}, not {currency}.",

@@ -7,10 +7,11 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.domain.challenges.models import Milestone
 from app.domain.flows import derive
 from app.domain.flows.models import FlowTotal
-from app.domain.pledges.models import Pledge
+from app.domain.money import kinds
+from app.domain.store.milestones import MilestoneRepository
+from app.domain.store.pledges import PledgeRepository
 from app.ledger import Ledger, PostedLine
 
 
@@ -31,14 +32,9 @@ async def from_ledger(session: AsyncSession) -> derive.Derived:
     """Every flow total as the journal implies it."""
     ledger = Ledger(session)
     lines = await ledger.posted_lines(["pledge", "escrow"])
-    lines += await ledger.posted_lines(["wallet"], [derive.PAYOUT])
-    pledges = {
-        pid: derive.PledgeOwner(cid, funder, anonymous)
-        for pid, cid, funder, anonymous in await session.execute(
-            select(Pledge.id, Pledge.challenge_id, Pledge.funder_org_id, Pledge.anonymous)
-        )
-    }
-    milestones = dict((await session.execute(select(Milestone.id, Milestone.challenge_id))).all())
+    lines += await ledger.posted_lines(["wallet"], [kinds.PAYOUT])
+    pledges = await PledgeRepository(session).owners()
+    milestones = await MilestoneRepository(session).challenge_of_each()
     return derive.derive((_line(line) for line in lines), pledges, milestones)
 
 

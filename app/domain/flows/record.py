@@ -10,12 +10,12 @@ import uuid
 from collections.abc import Mapping
 
 from sqlalchemy import Table
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.flows import keys
 from app.domain.flows.models import FlowTotal
-from app.domain.pledges.models import Pledge
+from app.domain.store.pledges import Pledge
+from app.sql.dialect import upsert_adding
 
 
 async def add(
@@ -29,16 +29,18 @@ async def add(
     """Add `amount` (may be negative) to one flow: an upsert that is atomic per row."""
     if amount == 0:
         return
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     table = FlowTotal.__table__
     assert isinstance(table, Table)
-    statement = insert(table).values(
-        challenge_id=challenge_id, source=source, target=target, currency=currency, amount=amount
-    )
+    row = {
+        "challenge_id": challenge_id,
+        "source": source,
+        "target": target,
+        "currency": currency,
+        "amount": amount,
+    }
     await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=["challenge_id", "source", "target"],
-            set_={"amount": table.c.amount + statement.excluded.amount},
+        upsert_adding(
+            session, table, row, key=["challenge_id", "source", "target"], column="amount"
         )
     )
 

@@ -13,12 +13,10 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.domain.challenges.models import Challenge
 from app.domain.flows.models import FlowTotal
 from app.domain.flows.totals import CATEGORY
-from app.domain.pledges.models import Pledge
-
-FUNDED_STATUSES = ("active", "exhausted", "expired", "refunded")
+from app.domain.store.challenges import ChallengeRepository
+from app.domain.store.pledges import PledgeRepository
 
 
 @dataclass
@@ -43,17 +41,11 @@ async def stats(session: AsyncSession) -> list[CurrencyStats]:
     ):
         sums[currency][category] += int(amount)
     counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for currency, count in await session.execute(
-        select(Challenge.currency, func.count())
-        .where(Challenge.status != "draft")
-        .group_by(Challenge.currency)
-    ):
+    for currency, count in (
+        await ChallengeRepository(session).count_past_draft_by_currency()
+    ).items():
         counts[currency]["challenges"] = count
-    for currency, count in await session.execute(
-        select(Pledge.currency, func.count(Pledge.funder_org_id.distinct()))
-        .where(Pledge.status.in_(FUNDED_STATUSES))
-        .group_by(Pledge.currency)
-    ):
+    for currency, count in (await PledgeRepository(session).count_funders_by_currency()).items():
         counts[currency]["funders"] = count
     for currency, count in await session.execute(
         select(FlowTotal.currency, func.count(FlowTotal.target.distinct()))

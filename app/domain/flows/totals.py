@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.domain.flows import keys
 from app.domain.flows.models import FlowTotal
 from app.domain.money import chart
-from app.domain.pledges.models import Pledge
+from app.domain.store.pledges import PledgeRepository
 from app.ledger import Ledger
 
 # Which of the sums below a rollup row adds to, decided in SQL so the database aggregates.
@@ -63,13 +63,7 @@ class _Sums:
 
 async def _held(session: AsyncSession, challenge_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, int]:
     """Money reserved by pending pledges: only pledges with an open hold are read."""
-    rows = (
-        await session.execute(
-            select(Pledge.id, Pledge.challenge_id, Pledge.currency).where(
-                Pledge.challenge_id.in_(challenge_ids), Pledge.hold_entry_id.is_not(None)
-            )
-        )
-    ).all()
+    rows = await PledgeRepository(session).holding_of(challenge_ids)
     accounts = {chart.pledge_account_id(pid, currency): cid for pid, cid, currency in rows}
     held: dict[uuid.UUID, int] = defaultdict(int)
     for account_id, balance in (await Ledger(session).balances(accounts)).items():

@@ -24,7 +24,7 @@ from app.domain.identity.secrets import (
     same_secret,
     visible_prefix,
 )
-from app.ledger.sqltypes import utcnow
+from app.sql.types import utcnow
 
 LAST_USED_RESOLUTION = timedelta(seconds=60)
 MAX_KEYS_PER_ORG = 100
@@ -54,6 +54,30 @@ async def create_org(
     session.add(org)
     await session.flush()
     return org
+
+
+async def org_named(session: AsyncSession, name: str) -> Org | None:
+    return await session.scalar(select(Org).where(Org.name == name))
+
+
+async def roles_of(
+    session: AsyncSession, org_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[str]]:
+    """The roles of each of these organisations that exists."""
+    if not org_ids:
+        return {}
+    rows = await session.execute(select(Org.id, Org.roles).where(Org.id.in_(list(org_ids))))
+    return {org_id: list(roles) for org_id, roles in rows}
+
+
+async def org_names(session: AsyncSession, org_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """The public name (or, failing that, the name) of each of these organisations."""
+    if not org_ids:
+        return {}
+    rows = await session.execute(
+        select(Org.id, Org.name, Org.public_name).where(Org.id.in_(list(org_ids)))
+    )
+    return {org_id: public_name or name for org_id, name, public_name in rows}
 
 
 async def get_org(session: AsyncSession, caller: Caller | None, org_id: uuid.UUID) -> Org:

@@ -1,8 +1,10 @@
 """The chart of accounts: which ledger account holds which money (DESIGN.md).
 
 Per currency: `world` is money outside the platform (unlimited, sharded so a deposit storm
-does not queue on one row); `wallet` is an organisation's available money and can never go
-below zero. Later areas add pledge and escrow accounts the same way.
+does not queue on one row); `wallet` is an organisation's available money; `pledge` is one
+pledge's money not yet allocated; `escrow` is one pledge's money reserved for one awarded
+milestone. Every account but `world` can never go below zero, and account ids derive from
+their natural keys, so most are known without a query.
 """
 
 from __future__ import annotations

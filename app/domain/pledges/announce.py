@@ -7,14 +7,13 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.domain.challenges.models import Challenge
 from app.domain.events.publish import emit
-from app.domain.pledges.models import Pledge
+from app.domain.store.challenges import ChallengeRepository
+from app.domain.store.pledges import Pledge
 
 
 async def announce(session: AsyncSession, event_type: str, pledge: Pledge, **extra: Any) -> None:
-    challenge = await session.get(Challenge, pledge.challenge_id)  # usually already loaded
-    steward = challenge.steward_org_id if challenge else None
+    steward = await ChallengeRepository(session).steward_of(pledge.challenge_id)
     data: dict[str, Any] = {
         "pledge_id": str(pledge.id),
         "challenge_id": str(pledge.challenge_id),

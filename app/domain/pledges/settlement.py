@@ -1,60 +1,32 @@
-"""How pledge money moves: matching, thresholds, releases, refunds, expiry.
+"""How pledge money moves: matching, thresholds, releases, refunds.
 
-Every movement is a ledger entry written in the caller's transaction. Entry ids are derived
-from the pledge and the step (`step_id`), so a step retried or raced by another process is
-the same entry, never a second movement. Callers hold the challenge's row lock, which
-serialises the settlement of one challenge's pledges.
+Every movement is a ledger entry written in the caller's transaction. Entry ids derive from
+the pledge and the step (`step_id`), so a step retried or raced by another process is the
+same entry, never a second movement. Callers hold the challenge's row lock and have locked
+the pledges they move (store.locks), so the balances read here cannot change before the
+entries that act on them are written.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
-from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.domain.errors import invariant
 from app.domain.flows import record as record_flow
-from app.domain.money import chart
+from app.domain.money import chart, kinds
 from app.domain.pledges.announce import announce
-from app.domain.pledges.models import Pledge
 from app.domain.pledges.rules import ThresholdPledge, match_draw, threshold_fixed_point
-from app.ledger import Ledger
-
-if TYPE_CHECKING:
-    from app.domain.challenges.models import Challenge
-
-STEP_NAMESPACE = uuid.UUID("b3f8c1de-52a4-4c7e-8d0b-2a61e4f0c9a7")
-LIVE_STATUSES = ("held", "active", "exhausted")
+from app.domain.store import locks
+from app.domain.store.challenges import Challenge
+from app.domain.store.pledges import ENDED_STATUSES, Pledge, PledgeRepository
+from app.ledger import Ledger, derived_id
 
 
 def step_id(pledge_id: uuid.UUID, step: str) -> uuid.UUID:
-    return uuid.uuid5(STEP_NAMESPACE, f"{pledge_id}:{step}")
-
-
-async def _locked_pledges(
-    session: AsyncSession, challenge_id: uuid.UUID, condition: ColumnElement[bool]
-) -> list[Pledge]:
-    return list(
-        await session.scalars(
-            select(Pledge)
-            .where(Pledge.challenge_id == challenge_id, condition)
-            .order_by(Pledge.created_at, Pledge.id)
-            .with_for_update()
-        )
-    )
-
-
-async def live_pledges(session: AsyncSession, challenge_id: uuid.UUID) -> list[Pledge]:
-    return await _locked_pledges(session, challenge_id, Pledge.status.in_(LIVE_STATUSES))
-
-
-async def _holding(session: AsyncSession, challenge_id: uuid.UUID) -> list[Pledge]:
-    """The challenge's pledges with an open hold (unmet thresholds, undrawn match caps):
-    the only ones new money can move, found by a partial index however many pledges the
-    challenge has."""
-    return await _locked_pledges(session, challenge_id, Pledge.hold_entry_id.is_not(None))
+    return derived_id(pledge_id, step)
 
 
 async def _accounts(ledger: Ledger, pledge: Pledge) -> tuple[uuid.UUID, uuid.UUID]:
@@ -77,7 +49,7 @@ async def _draw_match(ledger: Ledger, pledge: Pledge, contribution: int) -> int:
         entry_id=step_id(pledge.id, f"draw:{sequence}"),
         pending_id=pledge.hold_entry_id,
         amount=drawn,
-        kind="match_draw",
+        kind=kinds.MATCH_DRAW,
         meta={"pledge_id": str(pledge.id)},
     )
     await record_flow.pledged(ledger.session, pledge, drawn)
@@ -90,7 +62,7 @@ async def _draw_match(ledger: Ledger, pledge: Pledge, contribution: int) -> int:
             debit_account_id=wallet_id,
             credit_account_id=account_id,
             amount=rest,
-            kind="match_hold",
+            kind=kinds.MATCH_HOLD,
             meta={"pledge_id": str(pledge.id)},
         )
         pledge.hold_entry_id, pledge.hold_sequence = hold, sequence + 1
@@ -109,7 +81,8 @@ async def settle(session: AsyncSession, challenge: Challenge, contributions: lis
     """New money arrived: match pledges draw on it, then threshold pledges that are now met
     (the greatest fixed point) are posted, which is new money again, until nothing changes."""
     ledger = Ledger(session)
-    holding = await _holding(session, challenge.id)
+    repository = PledgeRepository(session)
+    holding = await repository.lock_holding(challenge.id)
     matches = [p for p in holding if p.kind == "match"]
     for _ in range(len(holding) + 1):
         for contribution in contributions:
@@ -119,7 +92,7 @@ async def settle(session: AsyncSession, challenge: Challenge, contributions: lis
         if not waiting:
             break
         met = threshold_fixed_point(
-            await _committed(ledger, await live_pledges(session, challenge.id)),
+            await _committed(ledger, await repository.lock_live(challenge.id)),
             [ThresholdPledge(str(p.id), p.amount, p.threshold_amount or 0) for p in waiting],
         )
         if not met:
@@ -130,7 +103,7 @@ async def settle(session: AsyncSession, challenge: Challenge, contributions: lis
                 await ledger.post_pending(
                     entry_id=step_id(pledge.id, "met"),
                     pending_id=pledge.hold_entry_id,
-                    kind="threshold_met",
+                    kind=kinds.THRESHOLD_MET,
                     meta={"pledge_id": str(pledge.id)},
                 )
                 await record_flow.pledged(session, pledge, pledge.amount)
@@ -148,7 +121,7 @@ async def release_hold(ledger: Ledger, pledge: Pledge, reason: str) -> bool:
         await ledger.void_pending(
             entry_id=step_id(pledge.id, f"{reason}:{pledge.hold_sequence}"),
             pending_id=pledge.hold_entry_id,
-            kind="pledge_release",
+            kind=kinds.PLEDGE_RELEASE,
             meta={"pledge_id": str(pledge.id), "reason": reason},
         )
         pledge.hold_entry_id = None
@@ -161,8 +134,15 @@ async def release_hold(ledger: Ledger, pledge: Pledge, reason: str) -> bool:
 async def return_available(
     ledger: Ledger, pledge: Pledge, kind: str, step: str | None = None
 ) -> int:
-    """Move the pledge's unallocated money back to the funder's wallet; `step` names the
-    occasion when a pledge can be refunded more than once (escrow coming back later)."""
+    """Move all the pledge's unallocated money back to the funder's wallet; `step` names
+    the occasion when a pledge can be refunded more than once (escrow coming back later).
+
+    The amount is read here, under the challenge's lock (which the caller holds, with the
+    pledge's), so it is exactly what the pledge holds when the entry is written."""
+    invariant(
+        locks.holds_challenge(ledger.session, pledge.challenge_id),
+        f"pledge {pledge.id}'s money moved without its challenge's lock",
+    )
     wallet_id, account_id = await _accounts(ledger, pledge)
     available = (await ledger.balance(account_id)).credit_balance
     if available > 0:
@@ -178,24 +158,51 @@ async def return_available(
     return available
 
 
+async def assert_empty(ledger: Ledger, pledge: Pledge) -> None:
+    """An ended pledge holds nothing: no available money and no hold."""
+    balance = await ledger.balance(chart.pledge_account_id(pledge.id, pledge.currency))
+    invariant(
+        balance.credit_balance == 0 and balance.credits_pending == 0,
+        f"pledge {pledge.id} is {pledge.status} but holds {balance.credit_balance} "
+        f"and {balance.credits_pending} held",
+    )
+
+
 async def release_held(session: AsyncSession, challenge: Challenge) -> None:
     """At close: match pledges release their undrawn caps, unmet thresholds are released."""
     ledger = Ledger(session)
-    for pledge in await live_pledges(session, challenge.id):
+    for pledge in await PledgeRepository(session).lock_live(challenge.id):
         if await release_hold(ledger, pledge, "close"):
             await announce(session, "pledge.released", pledge, reason="challenge closed")
     await session.flush()
 
 
-async def refund_challenge(session: AsyncSession, challenge: Challenge) -> None:
+async def refund_all(session: AsyncSession, challenge: Challenge) -> None:
     """At cancellation: every held cent is released and every unspent cent returned."""
     ledger = Ledger(session)
-    for pledge in await live_pledges(session, challenge.id):
+    for pledge in await PledgeRepository(session).lock_live(challenge.id):
         voided = await release_hold(ledger, pledge, "cancel")
-        returned = await return_available(ledger, pledge, "pledge_refund")
+        returned = await return_available(ledger, pledge, kinds.PLEDGE_REFUND)
         if returned > 0:
             pledge.status = "refunded"
             await announce(session, "pledge.refunded", pledge, returned=returned)
         elif voided:
             await announce(session, "pledge.released", pledge, reason="challenge cancelled")
+        if pledge.status in ENDED_STATUSES:
+            await assert_empty(ledger, pledge)
     await session.flush()
+
+
+async def refund_ended(ledger: Ledger, pledges: Sequence[Pledge], occasion: str) -> None:
+    """Escrow came back to these (locked) pledges: those that have ended meanwhile (expired,
+    refunded, released) pass it straight on to their funders' wallets, so no cent is ever
+    stranded in a pledge nobody can use."""
+    for pledge in sorted(pledges, key=lambda p: p.id):
+        if pledge.status not in ENDED_STATUSES:
+            continue
+        kind = kinds.PLEDGE_EXPIRY_REFUND if pledge.status == "expired" else kinds.PLEDGE_REFUND
+        returned = await return_available(ledger, pledge, kind, f"{kind}:{occasion}")
+        await assert_empty(ledger, pledge)
+        await announce(
+            ledger.session, "pledge.refunded", pledge, returned=returned, reason="escrow returned"
+        )

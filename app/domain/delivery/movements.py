@@ -13,14 +13,15 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
-from app.ledger import Entry, EntrySpec, Ledger, Posting
+from app.domain.errors import invariant
+from app.ledger import Entry, EntrySpec, Ledger, Posting, derived_id
 
 T = TypeVar("T")
 PLEDGES_PER_ENTRY = 100  # x2 postings, or + at most 20 members: well under the ledger's cap
 
 
 def part_id(movement_id: uuid.UUID, index: int) -> uuid.UUID:
-    return movement_id if index == 0 else uuid.uuid5(movement_id, f"part:{index}")
+    return movement_id if index == 0 else derived_id(movement_id, f"part:{index}")
 
 
 def chunked(items: Sequence[T], size: int = PLEDGES_PER_ENTRY) -> list[Sequence[T]]:
@@ -34,7 +35,13 @@ async def post_parts(
     parts: Sequence[Sequence[Posting]],
     meta: Mapping[str, Any],
 ) -> None:
+    """Write the movement's parts; each part must balance on its own."""
     parts = [part for part in parts if part]
+    for part in parts:
+        invariant(
+            sum(p.debit for p in part) == sum(p.credit for p in part),
+            f"part of movement {movement_id} ({kind}) does not balance",
+        )
     specs = [
         EntrySpec(
             entry_id=part_id(movement_id, index),

@@ -1,0 +1,34 @@
+"""Challenges and milestones on the wire."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.api.schemas.market import ChallengeOut, MilestoneOut, PayoutOut, TotalsOut
+from app.domain.flows.totals import Totals
+from app.domain.store.challenges import Challenge
+from app.domain.store.milestones import Milestone
+
+ChallengeWithTotals = tuple[Challenge, Totals]
+
+
+def challenge_out(item: ChallengeWithTotals) -> ChallengeOut:
+    challenge, totals = item
+    return ChallengeOut(
+        id=challenge.id,
+        title=challenge.title,
+        description=challenge.description,
+        currency=challenge.currency,
+        sdg_targets=challenge.sdg_targets,
+        region=challenge.region,
+        status=challenge.status,
+        steward_org_id=challenge.steward_org_id,
+        closes_at=challenge.closes_at,
+        created_at=challenge.created_at,
+        totals=TotalsOut.model_validate(totals, from_attributes=True),
+    )
+
+
+def milestone_out(milestone: Milestone, payout: dict[str, Any] | None = None) -> MilestoneOut:
+    out = MilestoneOut.model_validate(milestone)
+    return out.model_copy(update={"payout": PayoutOut.model_validate(payout) if payout else None})

@@ -1,0 +1,148 @@
+"""Paying a verified milestone: the payout, its exact splits, and what goes back.
+
+At quorum, in the same transaction: the outcome value is the median of the approvers'
+values; the fraction is min(1, value/target) (pro_rata) or 0/1 (binary); the payout, award x
+fraction, is drawn from the milestone's escrows pro rata and split among the swarm's members
+by share; the rest of each escrow returns to the pledge it came from (milestones).
+"""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.domain.delivery import rules
+from app.domain.delivery.announce import claim_event
+from app.domain.delivery.escrow import balances_of
+from app.domain.delivery.milestones import advance, return_escrows, step_id
+from app.domain.delivery.movements import chunked, post_parts
+from app.domain.errors import invariant
+from app.domain.flows import record as record_flow
+from app.domain.money import chart, kinds
+from app.domain.store.bids import BidRepository
+from app.domain.store.challenges import Challenge
+from app.domain.store.claims import Claim, ClaimRepository, Payout
+from app.domain.store.milestones import Milestone
+from app.domain.store.pledges import PledgeRepository
+from app.domain.store.swarms import SwarmRepository
+from app.ledger import Ledger, Posting
+
+
+def _decimal(value: Fraction) -> str:
+    """Exact when it terminates, else to 12 places (a display of the exact fraction)."""
+    quotient = Decimal(value.numerator) / Decimal(value.denominator)
+    return format(quotient.quantize(Decimal("1e-12")).normalize(), "f")
+
+
+async def pay(
+    session: AsyncSession,
+    challenge: Challenge,
+    milestone: Milestone,
+    claim: Claim,
+    approvals: list[int],
+) -> None:
+    """Pay the verified claim (challenge and milestone locked by the caller)."""
+    bid = await BidRepository(session).get(claim.bid_id)
+    members = await SwarmRepository(session).members_of(bid.swarm_id)
+    value = rules.median(approvals)
+    fraction = rules.outcome_fraction(milestone.payout_rule, value, milestone.target)
+    ledger = Ledger(session)
+    escrows = await balances_of(session, milestone, challenge.currency)
+    # Pledges before ledger accounts (store.locks): an ended pledge is refunded below.
+    await PledgeRepository(session).lock_ids(challenge.id, [pid for pid, _ in escrows])
+    held = sum(balance for _, balance in escrows)
+    payout = rules.payout_amount(held, fraction)
+    plan = rules.plan_payout(escrows, [(m.org_id, m.share_bps) for m in members], payout)
+    entry_id = step_id(milestone.id, "payout")
+    if payout > 0:
+        await post_parts(
+            ledger,
+            entry_id,
+            kinds.PAYOUT,
+            await _payout_parts(ledger, milestone, challenge.currency, plan),
+            {"milestone_id": str(milestone.id), "claim_id": str(claim.id)},
+        )
+        await record_flow.paid(session, challenge.id, challenge.currency, milestone.id, plan.splits)
+    await return_escrows(session, milestone, challenge.currency, plan.returns, "payout_rest")
+    splits = [{"org_id": str(m.org_id), "amount": plan.splits[m.org_id]} for m in members]
+    ClaimRepository(session).add(
+        Payout(
+            milestone_id=milestone.id,
+            claim_id=claim.id,
+            amount=payout,
+            outcome_value=_decimal(value),
+            outcome_fraction=_decimal(fraction),
+            splits=splits,
+            entry_id=entry_id,
+        )
+    )
+    claim.status = "verified"
+    advance(milestone, "verify")
+    advance(milestone, "pay")
+    await claim_event(
+        session, "claim.verified", claim, milestone, bid.swarm_id, outcome_value=_decimal(value)
+    )
+    funders = await PledgeRepository(session).funders_of(p for p, d in plan.draws.items() if d)
+    await claim_event(
+        session,
+        "payout.made",
+        claim,
+        milestone,
+        bid.swarm_id,
+        also=funders,
+        amount=payout,
+        currency=challenge.currency,
+        outcome_fraction=_decimal(fraction),
+        splits=splits,
+    )
+
+
+async def _payout_parts(
+    ledger: Ledger, milestone: Milestone, currency: str, plan: rules.PayoutPlan
+) -> list[list[Posting]]:
+    """Each part: some pledges' escrows debited, and the members credited exactly what those
+    pledges paid them (the plan's matrix), so every part balances on its own."""
+    wallets = {
+        org_id: (await chart.wallet(ledger, org_id, currency)).id for org_id in sorted(plan.splits)
+    }
+    parts = []
+    for chunk in chunked([pid for pid, draw in sorted(plan.draws.items()) if draw > 0]):
+        postings = [
+            Posting.debit_of(chart.escrow_account_id(milestone.id, pid, currency), plan.draws[pid])
+            for pid in chunk
+        ]
+        for org_id, wallet_id in wallets.items():
+            amount = sum(plan.by_pledge[pid].get(org_id, 0) for pid in chunk)
+            if amount > 0:
+                postings.append(Posting.credit_of(wallet_id, amount))
+        parts.append(postings)
+    paid = sum(p.debit for part in parts for p in part)
+    invariant(paid == sum(plan.splits.values()), f"milestone {milestone.id}'s payout parts")
+    return parts
+
+
+def payout_view(payout: Payout | None) -> dict[str, Any] | None:
+    if payout is None:
+        return None
+    return {
+        "amount": payout.amount,
+        "outcome_value": payout.outcome_value,
+        "outcome_fraction": payout.outcome_fraction,
+        "splits": payout.splits,
+    }
+
+
+async def payout_of(session: AsyncSession, milestone_id: uuid.UUID) -> dict[str, Any] | None:
+    return payout_view(await ClaimRepository(session).payout_of(milestone_id))
+
+
+async def payouts_of(
+    session: AsyncSession, milestone_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, dict[str, Any] | None]:
+    """The payouts of many milestones in one query."""
+    found = await ClaimRepository(session).payouts_of(milestone_ids)
+    return {mid: payout_view(found.get(mid)) for mid in milestone_ids}

@@ -1,0 +1,106 @@
+"""What a funder may ask of a pledge: its kind's terms, earmarks, expiry and rollover.
+
+Checked before any money moves, so a refused pledge changes nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import ROUND_DOWN, Decimal
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.domain.errors import Unprocessable
+from app.domain.pledges.rules import BPS
+from app.domain.store.challenges import Challenge, ChallengeRepository
+from app.domain.store.milestones import MilestoneRepository
+from app.sql.types import utcnow
+
+MAX_MATCH_RATIO = Decimal(100)
+KIND_TERMS: dict[str, set[str]] = {
+    "direct": set(),
+    "threshold": {"threshold_amount", "deadline"},
+    "match": {"match_ratio"},
+}
+
+
+@dataclass(frozen=True)
+class PledgeSpec:
+    amount: int
+    kind: str
+    threshold_amount: int | None = None
+    deadline: datetime | None = None
+    match_ratio: Decimal | None = None
+    earmark_milestone_ids: list[uuid.UUID] = field(default_factory=list)
+    earmark_sdg_targets: list[str] = field(default_factory=list)
+    expires_at: datetime | None = None
+    on_expiry: str = "refund"
+    rollover_challenge_id: uuid.UUID | None = None
+    anonymous: bool = False
+
+
+def ratio_bps(ratio: Decimal) -> int:
+    """A match ratio as basis points (1.0 -> 10,000), exactly, or Unprocessable."""
+    if not Decimal(0) < ratio <= MAX_MATCH_RATIO:
+        raise Unprocessable(
+            f"match_ratio must be > 0 and <= {MAX_MATCH_RATIO}.", code="invalid_ratio"
+        )
+    bps = ratio * BPS
+    if bps != bps.to_integral_value(rounding=ROUND_DOWN):
+        raise Unprocessable("match_ratio has at most 4 decimal places.", code="invalid_ratio")
+    return int(bps)
+
+
+def _check_kind(spec: PledgeSpec) -> None:
+    needs = KIND_TERMS[spec.kind]
+    given = {
+        name
+        for name in ("threshold_amount", "deadline", "match_ratio")
+        if getattr(spec, name) is not None
+    }
+    if given != needs:
+        raise Unprocessable(
+            f"a {spec.kind} pledge takes {sorted(needs) or 'none'} of threshold_amount, "
+            f"deadline, match_ratio; got {sorted(given)}",
+            code="invalid_pledge_terms",
+        )
+    if spec.deadline is not None and spec.deadline <= utcnow():
+        raise Unprocessable("deadline must be in the future.", code="invalid_pledge_terms")
+
+
+async def _check_earmarks(session: AsyncSession, challenge: Challenge, spec: PledgeSpec) -> None:
+    if spec.earmark_milestone_ids:
+        found = await MilestoneRepository(session).ids_in_challenge(
+            challenge.id, spec.earmark_milestone_ids
+        )
+        if found != set(spec.earmark_milestone_ids):
+            raise Unprocessable(
+                "earmark.milestone_ids must be milestones of this challenge.",
+                code="invalid_earmark",
+            )
+    if not set(spec.earmark_sdg_targets) <= set(challenge.sdg_targets):
+        raise Unprocessable(
+            f"earmark.sdg_targets must be among the challenge's {challenge.sdg_targets}.",
+            code="invalid_earmark",
+        )
+
+
+async def check_terms(session: AsyncSession, challenge: Challenge, spec: PledgeSpec) -> None:
+    _check_kind(spec)
+    await _check_earmarks(session, challenge, spec)
+    if spec.expires_at is not None and spec.expires_at <= utcnow():
+        raise Unprocessable("expires_at must be in the future.", code="invalid_expiry")
+    if spec.on_expiry == "rollover":
+        target_id = spec.rollover_challenge_id
+        target = await ChallengeRepository(session).find(target_id) if target_id else None
+        if target is None or target.id == challenge.id or target.currency != challenge.currency:
+            raise Unprocessable(
+                "rollover needs rollover_challenge_id: another challenge in the same currency.",
+                code="invalid_rollover",
+            )
+    elif spec.rollover_challenge_id is not None:
+        raise Unprocessable(
+            "rollover_challenge_id needs on_expiry 'rollover'.", code="invalid_rollover"
+        )

@@ -1,0 +1,1 @@
+"""Read models that gather what several packages wrote: what a pledge's money did."""
