@@ -18,6 +18,7 @@ from app.db import Database
 from app.domain.events.delivery import WebhookConfig, deliver_due
 from app.domain.events.models import Event
 from app.domain.events.publish import emit
+from app.domain.events.webhooks import MAX_WEBHOOKS_PER_ORG
 from app.main import create_app
 from app.settings import Settings
 from tests.api.test_delivery import bid, build
@@ -322,3 +323,23 @@ async def test_unknown_event_types_are_refused(client: httpx.AsyncClient) -> Non
         headers=org.headers,
     )
     assert (bad.status_code, bad.json()["code"]) == (422, "unknown_event_type")
+
+
+async def test_deleted_webhooks_do_not_count_towards_the_limit(client: httpx.AsyncClient) -> None:
+    org = await funder(client, 0)
+    hooks = [
+        await register(client, org, f"http://127.0.0.1:9/h{n}", ["*"])
+        for n in range(MAX_WEBHOOKS_PER_ORG)
+    ]
+    gone = await client.delete(f"/v1/webhooks/{hooks[0]['id']}", headers=org.headers)
+    assert gone.status_code == 204
+    rotated = await register(client, org, "http://127.0.0.1:9/h0", ["*"])  # the secret rotated
+    assert rotated["secret"] != hooks[0]["secret"]
+    over = await client.post(
+        "/v1/webhooks",
+        json={"url": "http://127.0.0.1:9/one-more", "event_types": ["*"]},
+        headers=org.headers,
+    )
+    assert (over.status_code, over.json()["code"]) == (422, "too_many_webhooks")
+    listed = (await client.get("/v1/webhooks", headers=org.headers)).json()
+    assert len(listed) == MAX_WEBHOOKS_PER_ORG
