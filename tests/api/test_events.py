@@ -295,6 +295,14 @@ async def test_two_workers_never_deliver_an_event_twice_at_the_same_time(
         ("https://10.0.0.7/hook", "webhook_url_refused"),
         ("https://169.254.169.254/latest/meta-data", "webhook_url_refused"),
         ("https://[::1]/hook", "webhook_url_refused"),
+        ("https://[64:ff9b::7f00:1]/hook", "webhook_url_refused"),  # NAT64 of 127.0.0.1
+        ("https://[2002:7f00:1::]/hook", "webhook_url_refused"),  # 6to4 of 127.0.0.1
+        ("https://[::127.0.0.1]/hook", "webhook_url_refused"),  # IPv4-compatible
+        ("https://[fec0::1]/hook", "webhook_url_refused"),  # site-local
+        ("https://100.64.0.1/hook", "webhook_url_refused"),  # carrier-grade NAT
+        ("https://192.0.0.8/hook", "webhook_url_refused"),  # IETF protocol assignments
+        ("https://2130706433/hook", "webhook_url_refused"),  # 127.0.0.1 as one number
+        ("https://0x7f.1/hook", "webhook_url_refused"),  # 127.0.0.1 in hex, short form
         ("https://user:pw@example.org/hook", "webhook_url_refused"),
         ("ftp://example.org/hook", "webhook_url_refused"),
         ("not a url", "validation_error"),
