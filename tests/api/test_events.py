@@ -18,6 +18,7 @@ from app.db import Database
 from app.domain.events.delivery import WebhookConfig, deliver_due
 from app.domain.events.models import Event
 from app.domain.events.publish import emit
+from app.domain.events.webhooks import MAX_WEBHOOKS_PER_ORG
 from app.main import create_app
 from app.settings import Settings
 from tests.api.test_delivery import bid, build
@@ -294,6 +295,14 @@ async def test_two_workers_never_deliver_an_event_twice_at_the_same_time(
         ("https://10.0.0.7/hook", "webhook_url_refused"),
         ("https://169.254.169.254/latest/meta-data", "webhook_url_refused"),
         ("https://[::1]/hook", "webhook_url_refused"),
+        ("https://[64:ff9b::7f00:1]/hook", "webhook_url_refused"),  # NAT64 of 127.0.0.1
+        ("https://[2002:7f00:1::]/hook", "webhook_url_refused"),  # 6to4 of 127.0.0.1
+        ("https://[::127.0.0.1]/hook", "webhook_url_refused"),  # IPv4-compatible
+        ("https://[fec0::1]/hook", "webhook_url_refused"),  # site-local
+        ("https://100.64.0.1/hook", "webhook_url_refused"),  # carrier-grade NAT
+        ("https://192.0.0.8/hook", "webhook_url_refused"),  # IETF protocol assignments
+        ("https://2130706433/hook", "webhook_url_refused"),  # 127.0.0.1 as one number
+        ("https://0x7f.1/hook", "webhook_url_refused"),  # 127.0.0.1 in hex, short form
         ("https://user:pw@example.org/hook", "webhook_url_refused"),
         ("ftp://example.org/hook", "webhook_url_refused"),
         ("not a url", "validation_error"),
@@ -322,3 +331,23 @@ async def test_unknown_event_types_are_refused(client: httpx.AsyncClient) -> Non
         headers=org.headers,
     )
     assert (bad.status_code, bad.json()["code"]) == (422, "unknown_event_type")
+
+
+async def test_deleted_webhooks_do_not_count_towards_the_limit(client: httpx.AsyncClient) -> None:
+    org = await funder(client, 0)
+    hooks = [
+        await register(client, org, f"http://127.0.0.1:9/h{n}", ["*"])
+        for n in range(MAX_WEBHOOKS_PER_ORG)
+    ]
+    gone = await client.delete(f"/v1/webhooks/{hooks[0]['id']}", headers=org.headers)
+    assert gone.status_code == 204
+    rotated = await register(client, org, "http://127.0.0.1:9/h0", ["*"])  # the secret rotated
+    assert rotated["secret"] != hooks[0]["secret"]
+    over = await client.post(
+        "/v1/webhooks",
+        json={"url": "http://127.0.0.1:9/one-more", "event_types": ["*"]},
+        headers=org.headers,
+    )
+    assert (over.status_code, over.json()["code"]) == (422, "too_many_webhooks")
+    listed = (await client.get("/v1/webhooks", headers=org.headers)).json()
+    assert len(listed) == MAX_WEBHOOKS_PER_ORG

@@ -1,8 +1,11 @@
 """A local webhook receiver: a real HTTP server on 127.0.0.1 in a thread, answering each
-request with the next status of a script and recording what arrived and when."""
+request with the next status of a script and recording what arrived and when. Given a TLS
+context it speaks https, records the server name each client asked for (SNI), and its URL
+names `host` (which the test makes resolve to 127.0.0.1)."""
 
 from __future__ import annotations
 
+import ssl
 import threading
 import time
 from collections.abc import Iterator
@@ -25,6 +28,7 @@ class Receiver:
     statuses: list[int] = field(default_factory=list)  # answered in order, then 200
     delay_seconds: float = 0.0
     received: list[Received] = field(default_factory=list)
+    server_names: list[str | None] = field(default_factory=list)  # SNI of each TLS handshake
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def next_status(self) -> int:
@@ -33,7 +37,13 @@ class Receiver:
 
 
 @contextmanager
-def webhook_receiver(statuses: list[int] | None = None, delay: float = 0.0) -> Iterator[Receiver]:
+def webhook_receiver(
+    statuses: list[int] | None = None,
+    delay: float = 0.0,
+    *,
+    tls: ssl.SSLContext | None = None,
+    host: str = "127.0.0.1",
+) -> Iterator[Receiver]:
     state = Receiver(url="", statuses=list(statuses or []), delay_seconds=delay)
 
     class Handler(BaseHTTPRequestHandler):
@@ -59,7 +69,17 @@ def webhook_receiver(statuses: list[int] | None = None, delay: float = 0.0) -> I
             return
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/tributary"
+    scheme = "http"
+    if tls is not None:
+
+        def remember(_socket: ssl.SSLObject, name: str | None, _context: ssl.SSLContext) -> None:
+            with state.lock:
+                state.server_names.append(name)
+
+        tls.sni_callback = remember  # type: ignore[assignment]
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
+        scheme = "https"
+    state.url = f"{scheme}://{host}:{server.server_address[1]}/hooks/tributary"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

@@ -1,11 +1,12 @@
 """Delivering webhooks from the outbox: due work, at least once, never on a request path.
 
 A round claims due deliveries with a short lease (FOR UPDATE SKIP LOCKED on PostgreSQL, then
-`locked_until`), commits, sends them concurrently with httpx and short timeouts, and records
-each answer in a second transaction. A worker that dies mid-round leaves leases that expire,
-so the delivery is retried: at least once, and never by two workers at the same time.
-Retries follow the Standard Webhooks schedule (scaled by a setting, for tests); a 410
-disables the webhook at once, as do too many consecutive failures.
+`locked_until`), commits, sends them concurrently with short timeouts over connections that
+go only to checked public addresses (transport.py), and records each answer in a second
+transaction; only the status line is read, never the receiver's body. A worker that dies
+mid-round leaves leases that expire, so the delivery is retried: at least once, and never
+by two workers at the same time. Retries follow the Standard Webhooks schedule (scaled by a
+setting, for tests); a 410 disables the webhook at once, as do too many consecutive failures.
 """
 
 from __future__ import annotations
@@ -17,12 +18,12 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import httpx
+import httpcore
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.due_items import Transactor
-from app.domain.events import signing, url_safety
+from app.domain.events import signing, transport, url_safety
 from app.domain.events.models import Delivery, DeliveryAttempt, Event, Webhook
 from app.sql.types import utcnow
 
@@ -108,22 +109,32 @@ async def _claim(session: AsyncSession, now: datetime, config: WebhookConfig) ->
     ]
 
 
-async def _send(client: httpx.AsyncClient, item: Claimed, config: WebhookConfig) -> Outcome:
+def _timeouts(config: WebhookConfig) -> dict[str, float]:
+    seconds = config.timeout_seconds
+    return {"connect": min(2.0, seconds), "read": seconds, "write": seconds, "pool": seconds}
+
+
+async def _send(
+    pool: httpcore.AsyncConnectionPool, item: Claimed, config: WebhookConfig
+) -> Outcome:
+    """One attempt. The scheme is checked here; the addresses at the connection itself."""
     started = time.perf_counter()
     status: int | None = None
     error: str | None = None
     try:
-        await url_safety.check(item.url, allow_private=config.allow_private)
+        url_safety.parse(item.url, allow_private=config.allow_private)
         timestamp = int(time.time())
-        response = await client.post(
-            item.url,
+        async with pool.stream(
+            "POST",
+            transport.target(item.url),
+            headers=list(signing.headers(item.secret, item.event_id, timestamp, item.body).items()),
             content=item.body,
-            headers=signing.headers(item.secret, item.event_id, timestamp, item.body),
-        )
-        status = response.status_code
+            extensions={"timeout": _timeouts(config)},
+        ) as response:
+            status = response.status
     except url_safety.UnsafeUrl as refused:
         error = refused.detail
-    except httpx.HTTPError as failed:
+    except transport.DELIVERY_ERRORS as failed:
         error = f"{type(failed).__name__}: {failed}"[:500]
     return Outcome(item, status, error, int((time.perf_counter() - started) * 1000))
 
@@ -167,24 +178,14 @@ async def _record(
 
 
 async def deliver_due(
-    database: Transactor,
-    config: WebhookConfig,
-    *,
-    now: datetime | None = None,
-    client: httpx.AsyncClient | None = None,
+    database: Transactor, config: WebhookConfig, *, now: datetime | None = None
 ) -> int:
     """One round: claim, send, record. Returns how many deliveries were attempted."""
     moment = now or utcnow()
     claimed = await database.transaction(lambda session: _claim(session, moment, config))
     if not claimed:
         return 0
-    timeout = httpx.Timeout(config.timeout_seconds, connect=min(2.0, config.timeout_seconds))
-    own = client is None
-    http = client or httpx.AsyncClient(timeout=timeout, follow_redirects=False)
-    try:
-        outcomes = await asyncio.gather(*(_send(http, item, config) for item in claimed))
-    finally:
-        if own:
-            await http.aclose()
+    async with transport.connection_pool(allow_private=config.allow_private) as pool:
+        outcomes = await asyncio.gather(*(_send(pool, item, config) for item in claimed))
     await database.transaction(lambda session: _record(session, list(outcomes), utcnow(), config))
     return len(claimed)

@@ -42,12 +42,14 @@ async def register(
             code="unknown_event_type",
         )
     await url_safety.check(url, allow_private=allow_private)
-    count = await session.scalar(
-        select(func.count()).select_from(Webhook).where(Webhook.org_id == caller.org_id)
+    live = await session.scalar(  # deleted ones stay for the log, but no longer count
+        select(func.count())
+        .select_from(Webhook)
+        .where(Webhook.org_id == caller.org_id, Webhook.status != "deleted")
     )
-    if (count or 0) >= MAX_WEBHOOKS_PER_ORG:
+    if (live or 0) >= MAX_WEBHOOKS_PER_ORG:
         raise Unprocessable(
-            f"An organisation has at most {MAX_WEBHOOKS_PER_ORG} webhooks.",
+            f"An organisation has at most {MAX_WEBHOOKS_PER_ORG} webhooks; delete one first.",
             code="too_many_webhooks",
         )
     webhook = Webhook(
