@@ -72,7 +72,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout_seconds,
         # No pre-ping: it costs a round trip per transaction. A connection found dead is
-        # invalidated by SQLAlchemy and the unit of work retried (ledger/transactions.py).
+        # invalidated by SQLAlchemy and the unit of work retried (app/sql/transactions.py).
         pool_recycle=1800,
         connect_args={
             "server_settings": {

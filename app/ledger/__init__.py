@@ -2,7 +2,9 @@
 
 It knows nothing of challenges or pledges and imports nothing from the rest of Tributary, so
 it could be lifted into its own package. `Ledger(session)` is its public face; every method
-works inside the caller's transaction and never commits.
+works inside the caller's transaction and never commits. An entry whose `meta` names a
+`TAG_SCOPE` is sealed with account tags private to that scope (tags.py): the caller's way
+to keep some movements unlinkable to the rest of the public log.
 
     ledger = Ledger(session)
     wallet = await ledger.open_account(code="wallet", currency="USD", owner_ref="org:1",
@@ -47,9 +49,11 @@ from app.ledger.model import (
     Posting,
     PostingRecord,
 )
+from app.ledger.tags import TAG_SCOPE
 from app.ledger.verify import VerifyReport, verify
 
 __all__ = [
+    "TAG_SCOPE",
     "Account",
     "AccountConflict",
     "AccountFlags",

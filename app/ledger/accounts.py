@@ -28,7 +28,7 @@ ACCOUNT_NAMESPACE = uuid.UUID("0b7d2a52-6a41-4a8e-9b53-5f0c1c7e2d11")
 # Accounts are immutable, so a row read once is valid for the life of the process; opening
 # a known account then costs no query. An account cached from a transaction that rolled back
 # has no balance row: a write to it raises BalanceRowMissing, which drops it from the cache
-# and makes the unit of work start over (ledger/transactions.py).
+# and makes the unit of work start over (app/sql/transactions.py).
 _cache: OrderedDict[uuid.UUID, Account] = OrderedDict()
 _by_key: dict[tuple[str, str, str], uuid.UUID] = {}
 

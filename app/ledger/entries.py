@@ -36,6 +36,7 @@ from app.ledger.model import (
     Posting,
     PostingRecord,
 )
+from app.ledger.tags import inherit_scope, scope_of
 from app.sql.dialect import insert_ignoring_conflicts, is_postgres, skip_locked
 from app.sql.types import utcnow
 
@@ -300,6 +301,7 @@ async def _prepare(
     _check_kind(spec.kind)
     _check_postings(spec.postings)
     meta = dict(spec.meta or {})
+    scope_of(meta)  # a malformed tag scope is refused before anything is written
     accounts = await get_accounts(session, {p.account_id for p in spec.postings})
     planned = _plan(spec.entry_id, spec.postings, accounts)
     _check_balanced(planned)
@@ -425,7 +427,8 @@ async def resolve_pending(
         raise PendingNotOpen(pending_id, "not a pending entry")
     kind = kind or ("post_pending" if post else "void_pending")
     _check_kind(kind)
-    meta = dict(meta or {})
+    meta = inherit_scope(pending.meta, dict(meta or {}))
+    scope_of(meta)
     phase = Phase.POST if post else Phase.VOID
     posted = _posted_part(pending, amount) if post else []
     content = _content(

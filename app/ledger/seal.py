@@ -7,15 +7,19 @@ them), so proofs stay cheap however long the log grows. Only one process seals a
 (a transaction-scoped advisory lock on PostgreSQL; SQLite's single writer elsewhere).
 
 A leaf is the canonical JSON (sorted keys, no spaces) of an entry's public form. Accounts
-appear as keyed tags rather than ids and metadata as a hash, so publishing proofs never
-reveals who holds which account or what a memo says, while any change to an entry still
-changes its leaf.
+appear as tags keyed by a server-side secret (tags.py) rather than ids, and metadata as a
+hash, so publishing proofs never reveals who holds which account or what a memo says, while
+any change to an entry still changes its leaf.
+
+Leaves are written once and never recomputed: proofs serve the stored text. Leaves sealed
+before `leaf_version` existed (version 1) tagged accounts under a key derived from the
+public key and stay in the log, verifiable, as they were sealed; every new leaf is
+version 2.
 """
 
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 import uuid
 from collections.abc import Callable, Iterable
@@ -31,11 +35,13 @@ from app.ledger.entries import load_entry
 from app.ledger.errors import LedgerError, LedgerInvariantError
 from app.ledger.model import Entry
 from app.ledger.signing import TreeSigner, tree_head_message
+from app.ledger.tags import account_tag, scope_of
 from app.sql.dialect import is_postgres
 
 T = TypeVar("T")
 SEAL_LOCK_KEY = 7_302_145_117  # arbitrary, fixed: the advisory lock of the sealer
 MAX_SEAL_BATCH = 1000
+LEAF_VERSION = 2
 NodeGetter = Callable[[int, int], bytes]
 
 
@@ -61,15 +67,12 @@ class InclusionProof:
     audit_path: list[str]
 
 
-def _tag_key(signer: TreeSigner) -> bytes:
-    return hashlib.sha256(b"tributary-account-tag\x00" + signer.public_key).digest()
-
-
 def canonical_leaf(entry: Entry, signer: TreeSigner) -> str:
     """The entry's public form as canonical JSON: the exact bytes that are hashed."""
-    key = _tag_key(signer)
+    key, scope = signer.account_tag_key, scope_of(entry.meta)
     meta = json.dumps(entry.meta, sort_keys=True, separators=(",", ":"), default=str)
     public: dict[str, Any] = {
+        "leaf_version": LEAF_VERSION,
         "entry_id": str(entry.id),
         "kind": entry.kind,
         "phase": entry.phase.value,
@@ -78,7 +81,7 @@ def canonical_leaf(entry: Entry, signer: TreeSigner) -> str:
         "meta_sha256": hashlib.sha256(meta.encode("utf-8")).hexdigest(),
         "postings": [
             {
-                "account_tag": hmac.new(key, p.account_id.bytes, hashlib.sha256).hexdigest()[:32],
+                "account_tag": account_tag(key, p.account_id, scope),
                 "currency": p.currency,
                 "debit": p.debit,
                 "credit": p.credit,

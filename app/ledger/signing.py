@@ -1,8 +1,13 @@
-"""The Ed25519 key that signs the ledger's tree heads.
+"""The Ed25519 key that signs the ledger's tree heads, and the secrets derived from it.
 
 Tree heads are signed so that anyone holding the public key can tell a head the platform
 published from a forged one, and can hold the platform to it: two signed heads that are not
 consistent prove tampering.
+
+The seed is the one secret every sealing process already shares (the deployment configures
+the same key everywhere), so other secrets of the log are derived from it with HKDF and a
+label of their own: the key of the account tags in leaves. Nothing public (the public key,
+a signature) reveals a derived secret.
 """
 
 from __future__ import annotations
@@ -11,10 +16,13 @@ import base64
 import os
 from pathlib import Path
 
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 SEED_BYTES = 32
+ACCOUNT_TAG_LABEL = b"tributary/ledger/account-tag/v2"
 
 
 class TreeSigner:
@@ -25,6 +33,7 @@ class TreeSigner:
             raise ValueError("an Ed25519 seed is 32 bytes")
         self._key = Ed25519PrivateKey.from_private_bytes(seed)
         self.public_key = self._key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+        self.account_tag_key = derive_secret(seed, ACCOUNT_TAG_LABEL)
 
     @classmethod
     def from_base64(cls, seed_b64: str) -> TreeSigner:
@@ -49,6 +58,12 @@ class TreeSigner:
 
     def sign(self, message: bytes) -> str:
         return base64.b64encode(self._key.sign(message)).decode("ascii")
+
+
+def derive_secret(seed: bytes, label: bytes) -> bytes:
+    """A 32-byte secret for one purpose (HKDF-SHA256 of the seed, `label` as its info): the
+    same in every process holding the seed, unrelated to the key pair or another label's."""
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=label).derive(seed)
 
 
 def new_seed_b64() -> str:

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
+import hmac
 import importlib.util
 import json
 import uuid
+from datetime import UTC
 from pathlib import Path
 from types import ModuleType
 
@@ -19,9 +22,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import Database
 from app.domain.due_work import run_due_work
-from app.ledger import AccountFlags, Ledger, seal
+from app.ledger import TAG_SCOPE, AccountFlags, Entry, InvalidEntry, Ledger, seal
+from app.ledger.signing import TreeSigner
 from app.sql.types import utcnow
-from tests.support.signing import SIGNER
+from tests.support.signing import SIGNER, SIGNING_KEY
 
 TOOL_PATH = Path(__file__).resolve().parents[2] / "tools" / "verify_ledger_proof.py"
 
@@ -167,3 +171,146 @@ async def test_due_work_seals_with_the_configured_key(database: Database) -> Non
     assert head is not None
     assert base64.b64decode(head.signature)
     TOOL.check_tree_head(_head_dict(head), KEY)
+
+
+def _leaf_tags(proof: seal.InclusionProof) -> list[str]:
+    return [posting["account_tag"] for posting in json.loads(proof.leaf)["postings"]]
+
+
+async def test_entries_naming_a_tag_scope_share_account_tags_only_within_it(
+    database: Database,
+) -> None:
+    owner = uuid.uuid4().hex
+    ids = {name: uuid.uuid4() for name in ("open", "scoped", "held", "posted", "other")}
+
+    async def work(session: AsyncSession) -> None:
+        ledger = Ledger(session)
+        world = await ledger.open_account(code="world", currency="USD", owner_ref=owner)
+        wallet, pot = [
+            await ledger.open_account(
+                code=code,
+                currency="USD",
+                owner_ref=owner,
+                flags=AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS,
+            )
+            for code in ("wallet", "pot")
+        ]
+        move = {"debit_account_id": wallet.id, "credit_account_id": pot.id, "amount": 10}
+        await ledger.transfer(
+            entry_id=ids["open"],
+            debit_account_id=world.id,
+            credit_account_id=wallet.id,
+            amount=100,
+            kind="deposit",
+        )
+        await ledger.transfer(entry_id=ids["scoped"], kind="t", meta={TAG_SCOPE: "a"}, **move)
+        await ledger.hold(entry_id=ids["held"], kind="h", meta={TAG_SCOPE: "a"}, **move)
+        await ledger.post_pending(entry_id=ids["posted"], pending_id=ids["held"], amount=4)
+        await ledger.transfer(entry_id=ids["other"], kind="t", meta={TAG_SCOPE: "b"}, **move)
+
+    await database.transaction(work)
+    await seal_all(database)
+    async with database.read() as session:
+        tags = {name: _leaf_tags(await seal.inclusion_proof(session, i)) for name, i in ids.items()}
+        posted = await Ledger(session).get_entry(ids["posted"])
+    assert posted is not None
+    assert posted.meta == {TAG_SCOPE: "a"}  # a post moves its hold's accounts: same scope
+    wallet = tags["open"][1]
+    assert tags["scoped"] == tags["held"] == tags["posted"]  # one scope: the same accounts
+    assert wallet not in tags["scoped"] + tags["other"]
+    assert not set(tags["scoped"]) & set(tags["other"])
+    assert len(set(tags["scoped"])) == len(set(tags["other"])) == 2
+
+
+@pytest.mark.parametrize("scope", [5, "", "x" * 201, ["a"]])
+async def test_a_malformed_tag_scope_is_refused_and_writes_nothing(
+    database: Database, scope: object
+) -> None:
+    entry_id = uuid.uuid4()
+
+    async def work(session: AsyncSession) -> None:
+        ledger = Ledger(session)
+        world = await ledger.open_account(code="world", currency="USD", owner_ref="x", shards=2)
+        wallet = await ledger.open_account(code="wallet", currency="USD", owner_ref="x")
+        await ledger.transfer(
+            entry_id=entry_id,
+            debit_account_id=world.id,
+            credit_account_id=wallet.id,
+            amount=1,
+            kind="deposit",
+            meta={TAG_SCOPE: scope},
+        )
+
+    with pytest.raises(InvalidEntry, match=TAG_SCOPE):
+        await database.transaction(work)
+    async with database.read() as session:
+        assert await Ledger(session).get_entry(entry_id) is None
+
+
+def test_the_tag_key_is_a_secret_of_the_seed_shared_by_every_process() -> None:
+    again = TreeSigner.from_base64(SIGNING_KEY)
+    other = TreeSigner(bytes(range(32)))
+    assert again.account_tag_key == SIGNER.account_tag_key != other.account_tag_key
+    public = SIGNER.public_key
+    assert SIGNER.account_tag_key not in (
+        public,
+        hashlib.sha256(public).digest(),
+        hashlib.sha256(b"tributary-account-tag\x00" + public).digest(),
+    )
+
+
+def _first_format_leaf(entry: Entry, signer: TreeSigner) -> str:
+    """A leaf exactly as the first release sealed it (no leaf_version, tags keyed by a hash
+    of the public key)."""
+    key = hashlib.sha256(b"tributary-account-tag\x00" + signer.public_key).digest()
+    meta = json.dumps(entry.meta, sort_keys=True, separators=(",", ":"), default=str)
+    public = {
+        "entry_id": str(entry.id),
+        "kind": entry.kind,
+        "phase": entry.phase.value,
+        "resolves_id": str(entry.resolves_id) if entry.resolves_id else None,
+        "created_at": entry.created_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        "meta_sha256": hashlib.sha256(meta.encode("utf-8")).hexdigest(),
+        "postings": [
+            {
+                "account_tag": hmac.new(key, p.account_id.bytes, hashlib.sha256).hexdigest()[:32],
+                "currency": p.currency,
+                "debit": p.debit,
+                "credit": p.credit,
+            }
+            for p in entry.postings
+        ],
+    }
+    return json.dumps(public, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+async def test_leaves_sealed_in_the_first_format_stay_verifiable_after_the_upgrade(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(seal, "canonical_leaf", _first_format_leaf)
+    old = await make_entries(database, 3)
+    await seal_all(database)
+    async with database.read() as session:
+        old_head = await seal.latest_tree_head(session)
+        old_leaves = {i: (await seal.inclusion_proof(session, i)).leaf for i in old}
+    monkeypatch.undo()
+    new = await make_entries(database, 4)
+    await seal_all(database)
+    async with database.read() as session:
+        head = await seal.latest_tree_head(session)
+        proofs = {i: await seal.inclusion_proof(session, i) for i in old + new}
+        assert old_head is not None
+        assert head is not None
+        consistency = await seal.consistency_proof(session, old_head.tree_size, head.tree_size)
+    for entry_id, proof in proofs.items():
+        TOOL.check_inclusion(proof.__dict__, _head_dict(head))
+        version = json.loads(proof.leaf).get("leaf_version")
+        if entry_id in old_leaves:
+            assert (proof.leaf, version) == (old_leaves[entry_id], None)  # never rewritten
+        else:
+            assert version == seal.LEAF_VERSION == 2
+    TOOL.check_consistency(
+        {"first": old_head.tree_size, "second": head.tree_size, "proof": consistency},
+        _head_dict(old_head),
+        _head_dict(head),
+    )

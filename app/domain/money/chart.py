@@ -10,8 +10,9 @@ their natural keys, so most are known without a query.
 from __future__ import annotations
 
 import uuid
+from typing import Protocol
 
-from app.ledger import Account, AccountFlags, Ledger
+from app.ledger import TAG_SCOPE, Account, AccountFlags, Ledger
 
 WORLD_SHARDS = 16
 WALLET_SHARDS = 8  # credits (deposits, payouts) spread out; debits lock all eight
@@ -62,6 +63,28 @@ async def pledge_account(ledger: Ledger, pledge_id: uuid.UUID, currency: str) ->
         owner_ref=pledge_ref(pledge_id),
         flags=AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS,
     )
+
+
+class PledgeLike(Protocol):
+    """What the chart needs of a pledge (the money area does not import the pledges one)."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+
+    @property
+    def anonymous(self) -> bool: ...
+
+
+def pledge_privacy(pledge: PledgeLike) -> dict[str, str]:
+    """Entry meta for a movement between a pledge's account and its funder's wallet.
+
+    An anonymous pledge's movements are sealed with account tags private to the pledge, so
+    the public log shows its own entries moving the same accounts but never the wallet tag
+    of the funder's named entries (API.md, "The public ledger log"). Entries that never
+    touch the funder's wallet (awards, payouts, escrow returns, rollovers) need nothing: a
+    pledge's own accounts name no one. Posts and voids of a pledge's hold inherit it.
+    """
+    return {TAG_SCOPE: pledge_ref(pledge.id)} if pledge.anonymous else {}
 
 
 def escrow_ref(milestone_id: uuid.UUID, pledge_id: uuid.UUID) -> str:

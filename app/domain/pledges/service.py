@@ -47,6 +47,7 @@ async def _fund(ledger: Ledger, pledge: Pledge) -> None:
             meta={
                 "pledge_id": str(pledge.id),
                 "memo": f"pledge to challenge {pledge.challenge_id}",
+                **chart.pledge_privacy(pledge),
             },
         )
     except LimitExceeded as error:

@@ -63,7 +63,7 @@ async def _draw_match(ledger: Ledger, pledge: Pledge, contribution: int) -> int:
             credit_account_id=account_id,
             amount=rest,
             kind=kinds.MATCH_HOLD,
-            meta={"pledge_id": str(pledge.id)},
+            meta={"pledge_id": str(pledge.id), **chart.pledge_privacy(pledge)},
         )
         pledge.hold_entry_id, pledge.hold_sequence = hold, sequence + 1
     pledge.status = "active"
@@ -152,7 +152,11 @@ async def return_available(
             credit_account_id=wallet_id,
             amount=available,
             kind=kind,
-            meta={"pledge_id": str(pledge.id), "memo": "returned from a pledge"},
+            meta={
+                "pledge_id": str(pledge.id),
+                "memo": "returned from a pledge",
+                **chart.pledge_privacy(pledge),
+            },
         )
         await record_flow.returned(ledger.session, pledge, available)
     return available
