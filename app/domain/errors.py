@@ -10,6 +10,9 @@ class DomainError(Exception):
     """Base of every error the market raises on purpose; `code` is machine-readable."""
 
     code = "domain_error"
+    # Set by errors that describe a passing moment rather than the request (a key still in
+    # use, a rate limit): the API sends it as `Retry-After`.
+    retry_after_seconds: int | None = None
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail)

@@ -27,6 +27,9 @@ from app.ledger.dialect import insert_ignoring_conflicts
 
 KEY_TTL = timedelta(hours=24)
 LEASE = timedelta(seconds=60)  # longer than the statement timeout of one unit of work
+# A request still running almost always finishes within a second; one whose server died
+# blocks its key until the lease runs out, and retrying every second until then is cheap.
+IN_USE_RETRY_AFTER_SECONDS = 1
 MAX_KEY_LENGTH = 255
 IDEMPOTENCY_TABLE: Table = IdempotencyKey.__table__  # type: ignore[assignment]
 
@@ -53,11 +56,21 @@ def validate_key(key: str) -> str:
     return key
 
 
-def _in_use(key: str) -> Conflict:
-    return Conflict(
-        f"A request with Idempotency-Key {key!r} is still being processed; retry shortly.",
-        code="idempotency_key_in_use",
-    )
+class KeyInUse(Conflict):
+    """Another request holds this key right now: 409 with `Retry-After`."""
+
+    retry_after_seconds = IN_USE_RETRY_AFTER_SECONDS
+
+    def __init__(self, key: str) -> None:
+        super().__init__(
+            f"A request with Idempotency-Key {key!r} is still being processed; retry in "
+            f"{IN_USE_RETRY_AFTER_SECONDS} s.",
+            code="idempotency_key_in_use",
+        )
+
+
+def _in_use(key: str) -> KeyInUse:
+    return KeyInUse(key)
 
 
 def _reused(key: str) -> Unprocessable:
