@@ -76,6 +76,14 @@ class Settings(BaseSettings):
         default=300, ge=0, le=1_000_000, description="Requests per second per key; 0 = off."
     )
     rate_limit_burst: int = Field(default=600, ge=1, le=10_000_000)
+    org_rate_limit_per_second: int = Field(
+        default=600,
+        ge=0,
+        le=1_000_000,
+        description="Requests per second of all an organisation's keys together (it may mint "
+        "many keys); 0 = no organisation limit. Off too when the per-key limit is 0.",
+    )
+    org_rate_limit_burst: int = Field(default=1200, ge=1, le=10_000_000)
     ledger_signing_key: SecretStr | None = Field(
         default=None, description="Base64 Ed25519 seed (32 bytes) that signs ledger tree heads."
     )

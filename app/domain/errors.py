@@ -74,8 +74,9 @@ class RateLimited(DomainError):
 
     code = "rate_limited"
 
-    def __init__(self, retry_after_seconds: int) -> None:
-        super().__init__(f"Too many requests; retry after {retry_after_seconds} s.")
+    def __init__(self, retry_after_seconds: int, *, whole_organisation: bool = False) -> None:
+        who = " from your organisation's keys together" if whole_organisation else ""
+        super().__init__(f"Too many requests{who}; retry after {retry_after_seconds} s.")
         self.retry_after_seconds = retry_after_seconds
 
 
