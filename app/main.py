@@ -94,11 +94,13 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
 def _app_from_environment() -> FastAPI:
     """The app uvicorn imports; a bad setting ends the process with one line."""
+    from app.keys import require_sealing_key
     from app.logs import configure_logging
     from app.settings import SettingsError
 
     try:
         settings = get_settings()
+        require_sealing_key(settings)
     except SettingsError as error:
         raise SystemExit(f"tributary: {error}") from None
     configure_logging(settings.log_level, json_output=settings.log_json)

@@ -87,6 +87,11 @@ class Settings(BaseSettings):
     ledger_signing_key: SecretStr | None = Field(
         default=None, description="Base64 Ed25519 seed (32 bytes) that signs ledger tree heads."
     )
+    ledger_sealing: bool = Field(
+        default=True,
+        description="Seal the ledger into the signed public log (on/off). Off only on purpose: "
+        "a PostgreSQL deployment without a signing key refuses to start unless this is off.",
+    )
     ledger_signing_key_file: str | None = Field(
         default=None,
         description="Where the embedded default keeps its generated signing key "
