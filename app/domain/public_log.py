@@ -36,7 +36,9 @@ class SealingOff(NotFound):
 
     def __init__(self) -> None:
         DomainError.__init__(
-            self, "This deployment does not seal its ledger (no signing key is configured)."
+            self,
+            "This deployment does not seal its ledger (no signing key is configured, or "
+            "sealing is turned off): it publishes no signed log.",
         )
 
 

@@ -69,10 +69,6 @@ class KeyInUse(Conflict):
         )
 
 
-def _in_use(key: str) -> KeyInUse:
-    return KeyInUse(key)
-
-
 def _reused(key: str) -> Unprocessable:
     return Unprocessable(
         f"Idempotency-Key {key!r} was already used for a different request.",
@@ -109,7 +105,7 @@ async def claim(
         return Claim(Outcome.PROCEED, token=token)
     row = await session.get(IdempotencyKey, (scope, key), populate_existing=True)
     if row is None:  # purged between the insert and the read
-        raise _in_use(key)
+        raise KeyInUse(key)
     if row.expires_at <= now:
         return await _take_over(session, row, fresh, token, key)
     if row.fingerprint != fingerprint:
@@ -117,7 +113,7 @@ async def claim(
     if row.state == "completed":
         return Claim(Outcome.REPLAY, status=row.response_status, body=row.response_body)
     if row.locked_at > now - lease:
-        raise _in_use(key)
+        raise KeyInUse(key)
     return await _take_over(session, row, {"lock_token": token, "locked_at": now}, token, key)
 
 
@@ -140,7 +136,7 @@ async def _take_over(
         .values(**values)
     )
     if taken.rowcount != 1:  # type: ignore[attr-defined]
-        raise _in_use(key)
+        raise KeyInUse(key)
     return Claim(Outcome.PROCEED, token=token)
 
 
@@ -157,7 +153,7 @@ async def lock(session: AsyncSession, *, scope: str, key: str, token: uuid.UUID)
         .with_for_update()
     )
     if owned is None:
-        raise _in_use(key)
+        raise KeyInUse(key)
 
 
 async def complete(
