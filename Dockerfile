@@ -23,6 +23,8 @@ EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
     CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2).status != 200)"
 
-# DATABASE_URL should point at PostgreSQL in production; run `tributary migrate` once per
-# release (e.g. as a job) before rolling out new instances.
+# DATABASE_URL should point at PostgreSQL in production, with TRIBUTARY_LEDGER_SIGNING_KEY
+# set (`tributary keygen`; serve refuses to start without it unless
+# TRIBUTARY_LEDGER_SEALING=off); run `tributary migrate` once per release (e.g. as a job)
+# before rolling out new instances.
 CMD ["tributary", "serve", "--host", "0.0.0.0", "--port", "8000", "--workers", "2"]

@@ -27,9 +27,15 @@ cli = typer.Typer(
 )
 
 
-def _settings_or_exit() -> Settings:
+def _settings_or_exit(*, seals: bool = False) -> Settings:
+    """The settings, or exit 2 with one line; `seals` for commands that run the sealer."""
     try:
-        return load_settings()
+        settings = load_settings()
+        if seals:
+            from app.keys import require_sealing_key
+
+            require_sealing_key(settings)
+        return settings
     except SettingsError as error:
         typer.echo(f"tributary: {error}", err=True)
         raise typer.Exit(code=2) from None
@@ -66,7 +72,7 @@ def serve(
 
     from app.logs import configure_logging
 
-    settings = _settings_or_exit()
+    settings = _settings_or_exit(seals=True)
     configure_logging(settings.log_level, json_output=settings.log_json)
     if settings.is_sqlite:
         asyncio.run(_migrate(settings))
@@ -100,7 +106,7 @@ def worker(
     """Run due work (timeouts, expiries, sealing, webhooks) until SIGTERM or Ctrl-C."""
     from app.logs import configure_logging
 
-    settings = _settings_or_exit()
+    settings = _settings_or_exit(seals=True)
     configure_logging(settings.log_level, json_output=settings.log_json)
     asyncio.run(_work(settings, interval or settings.due_work_interval_seconds or 1.0))
 

@@ -28,7 +28,7 @@ from app.api import (
 from app.api.errors import install_error_handlers
 from app.api.middleware import EdgeMiddleware
 from app.api.openapi_doc import install as install_openapi
-from app.api.ratelimit import build_rate_limiter
+from app.api.ratelimit import build_caller_limits
 from app.db import Database
 from app.keys import SignerSource
 from app.settings import Settings, get_settings
@@ -46,9 +46,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     settings = settings or get_settings()
     owns_database = database is None
     db = database or Database.from_settings(settings)
-    rate_limiter = build_rate_limiter(
-        settings.rate_limit_per_second, settings.rate_limit_burst, settings.redis_url
-    )
+    rate_limits = build_caller_limits(settings)
 
     signer_source = SignerSource(settings)
     due_work = DueWorkRunner(
@@ -60,7 +58,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         due_work.start()
         yield
         await due_work.stop()
-        await rate_limiter.close()
+        await rate_limits.close()
         if owns_database:
             await db.dispose()
 
@@ -72,7 +70,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     )
     app.state.settings = settings
     app.state.database = db
-    app.state.rate_limiter = rate_limiter
+    app.state.rate_limits = rate_limits
     app.state.signer_source = signer_source
     install_error_handlers(app)
     install_openapi(app)
@@ -96,11 +94,13 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
 def _app_from_environment() -> FastAPI:
     """The app uvicorn imports; a bad setting ends the process with one line."""
+    from app.keys import require_sealing_key
     from app.logs import configure_logging
     from app.settings import SettingsError
 
     try:
         settings = get_settings()
+        require_sealing_key(settings)
     except SettingsError as error:
         raise SystemExit(f"tributary: {error}") from None
     configure_logging(settings.log_level, json_output=settings.log_json)

@@ -76,8 +76,21 @@ class Settings(BaseSettings):
         default=300, ge=0, le=1_000_000, description="Requests per second per key; 0 = off."
     )
     rate_limit_burst: int = Field(default=600, ge=1, le=10_000_000)
+    org_rate_limit_per_second: int = Field(
+        default=600,
+        ge=0,
+        le=1_000_000,
+        description="Requests per second of all an organisation's keys together (it may mint "
+        "many keys); 0 = no organisation limit. Off too when the per-key limit is 0.",
+    )
+    org_rate_limit_burst: int = Field(default=1200, ge=1, le=10_000_000)
     ledger_signing_key: SecretStr | None = Field(
         default=None, description="Base64 Ed25519 seed (32 bytes) that signs ledger tree heads."
+    )
+    ledger_sealing: bool = Field(
+        default=True,
+        description="Seal the ledger into the signed public log (on/off). Off only on purpose: "
+        "a PostgreSQL deployment without a signing key refuses to start unless this is off.",
     )
     ledger_signing_key_file: str | None = Field(
         default=None,

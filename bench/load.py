@@ -298,7 +298,14 @@ def main() -> None:
     name = f"tributary_bench_load_{uuid.uuid4().hex[:8]}"
     url = create_database(server_url, name)
     try:
-        env = server_env(url, TRIBUTARY_ADMIN_TOKEN=ADMIN_TOKEN, TRIBUTARY_DB_POOL_SIZE="20")
+        env = server_env(
+            url,
+            TRIBUTARY_ADMIN_TOKEN=ADMIN_TOKEN,
+            TRIBUTARY_DB_POOL_SIZE="20",
+            # As docs/performance.md's figures were measured: without sealing.
+            TRIBUTARY_LEDGER_SIGNING_KEY="",
+            TRIBUTARY_LEDGER_SEALING="off",
+        )
         subprocess.run([sys.executable, "-m", "app.cli", "migrate"], env=env, check=True)
         port = free_port()
         with tempfile.TemporaryDirectory() as folder:

@@ -3,7 +3,8 @@
 It accepts `Authorization: Bearer <secret>`: the admin token or an organisation's API key.
 Every route that takes it needs a caller, so a missing or wrong credential is a 401 before
 anything else about the request is looked at (a bad body without a key is still a 401, not
-a 422). Public routes do not take it. Authenticated callers are rate limited per key.
+a 422). Public routes do not take it. Authenticated callers are rate limited per key and
+per organisation (app/api/ratelimit.py).
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.requests import Request
 
 from app.api.deps import DatabaseDep, SettingsDep
-from app.api.ratelimit import RateLimiter
-from app.domain.errors import RateLimited, Unauthenticated
+from app.api.ratelimit import CallerRateLimits
+from app.domain.errors import Unauthenticated
 from app.domain.identity import service as identity
 from app.domain.identity.caller import Caller
 
@@ -44,10 +45,8 @@ async def resolve_caller(
     if stale and caller.key_id is not None:
         key_id = caller.key_id
         await database.transaction(lambda session: identity.mark_key_used(session, key_id))
-    limiter: RateLimiter = request.app.state.rate_limiter
-    wait_seconds = await limiter.acquire(caller.rate_limit_key)
-    if wait_seconds is not None:
-        raise RateLimited(wait_seconds)
+    limits: CallerRateLimits = request.app.state.rate_limits
+    await limits.check(caller)
     request.state.caller = caller
     return caller
 

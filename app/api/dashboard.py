@@ -49,9 +49,12 @@ def _page(request: Request, template: str, context: dict[str, Any]) -> Response:
     return response
 
 
-async def _digest(session: Any) -> dict[str, Any] | None:
+async def _digest(session: Any, request: Request) -> dict[str, Any] | None:
+    """The footer's latest tree head; None before the first seal."""
     try:
-        head = await public_log.tree_head(session, None)
+        head = await public_log.tree_head(session, request.app.state.signer_source.get(), None)
+    except public_log.SealingOff:
+        return {"sealing_off": True}
     except NotFound:
         return None
     return {"tree_size": head.tree_size, "root_hash": head.root_hash, "timestamp": head.timestamp}
@@ -71,7 +74,7 @@ async def index(request: Request, database: DatabaseDep) -> Response:
         )
         totals = await challenges.totals_of(session, [c.id for c in shown])
         stats = await platform_stats(session)
-        digest = await _digest(session)
+        digest = await _digest(session, request)
     rows = [{"challenge": c, "totals": totals[c.id]} for c in shown]
     return _page(
         request,
@@ -95,7 +98,7 @@ async def challenge_page(
         found = await milestones.list_milestones(session, challenge.id)
         paid = await payouts.payouts_of(session, [m.id for m in found])
         shown = [{"milestone": m, "payout": paid[m.id]} for m in found]
-        digest = await _digest(session)
+        digest = await _digest(session, request)
     return _page(
         request,
         "challenge.html",

@@ -140,7 +140,7 @@ def domain_status(error: DomainError) -> int:
 def domain_headers(error: DomainError) -> dict[str, str] | None:
     if isinstance(error, Unauthenticated):
         return {"WWW-Authenticate": "Bearer"}
-    if isinstance(error, RateLimited):
+    if error.retry_after_seconds is not None:
         return {"Retry-After": str(error.retry_after_seconds)}
     return None
 

@@ -25,12 +25,19 @@ from app.api.schemas.public import (
 from app.domain import public_log
 from app.domain.flows import graph
 from app.domain.flows.stats import stats as platform_stats
+from app.ledger.signing import TreeSigner
 
 router = APIRouter(prefix="/v1/public", tags=["public"])
 
 TreeSize = Annotated[int, Query(ge=1, le=2**62)]
 Currency = Annotated[str | None, Query(pattern=r"^[A-Z]{3}$")]
 MaxFunders = Annotated[int, Query(ge=1, le=graph.MAX_FUNDERS)]
+
+
+def _signer(request: Request) -> TreeSigner | None:
+    """The key this deployment seals with; None when it does not seal."""
+    signer: TreeSigner | None = request.app.state.signer_source.get()
+    return signer
 
 
 @router.get(
@@ -74,7 +81,7 @@ async def tree_head(
     request: Request, database: DatabaseDep, tree_size: TreeSize | None = None
 ) -> Response:
     async with database.read() as session:
-        head = await public_log.tree_head(session, tree_size)
+        head = await public_log.tree_head(session, _signer(request), tree_size)
     return json_with_etag(request, TreeHeadOut.model_validate(head, from_attributes=True))
 
 
@@ -85,7 +92,7 @@ async def tree_head(
     summary="The Ed25519 public key that signs tree heads (public)",
 )
 async def log_key(request: Request) -> LogKeyOut:
-    return LogKeyOut.model_validate(public_log.public_key(request.app.state.signer_source.get()))
+    return LogKeyOut.model_validate(public_log.public_key(_signer(request)))
 
 
 @router.get(
@@ -98,7 +105,7 @@ async def inclusion_proof(
     request: Request, entry_id: uuid.UUID, database: DatabaseDep, tree_size: TreeSize | None = None
 ) -> Response:
     async with database.read() as session:
-        proof = await public_log.inclusion_proof(session, entry_id, tree_size)
+        proof = await public_log.inclusion_proof(session, _signer(request), entry_id, tree_size)
     out = InclusionProofOut.model_validate(proof, from_attributes=True)
     return json_with_etag(request, out, max_age=60 if tree_size else 0)
 
@@ -113,6 +120,6 @@ async def consistency(
     request: Request, database: DatabaseDep, first: TreeSize, second: TreeSize
 ) -> Response:
     async with database.read() as session:
-        proof = await public_log.consistency_proof(session, first, second)
+        proof = await public_log.consistency_proof(session, _signer(request), first, second)
     out = ConsistencyProofOut(first=first, second=second, proof=proof)
     return json_with_etag(request, out, max_age=3600)

@@ -1,4 +1,10 @@
-"""Per-key token buckets, shared by every process through Redis when it is configured.
+"""Token buckets per API key and per organisation, shared by every process through Redis
+when it is configured.
+
+Every authenticated request takes a token from its key's bucket, then from its
+organisation's: an organisation may mint many keys, and without the second bucket each new
+key would add another full rate. The key's bucket is asked first, so a key that floods is
+refused there and does not drain the budget of its organisation's other keys.
 
 With `TRIBUTARY_REDIS_URL` set, one Lua script per request refills and takes from the
 bucket atomically using Redis's clock, so N app processes together allow exactly the
@@ -18,6 +24,10 @@ from typing import Protocol
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
+
+from app.domain.errors import RateLimited
+from app.domain.identity.caller import Caller
+from app.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -115,3 +125,41 @@ def build_rate_limiter(per_second: int, burst: int, redis_url: str | None) -> Ra
     if redis_url:
         return RedisRateLimiter(redis_url, per_second, burst)
     return MemoryRateLimiter(per_second, burst)
+
+
+class CallerRateLimits:
+    """The two limits every authenticated caller meets: its key's, then its organisation's."""
+
+    def __init__(self, per_key: RateLimiter, per_org: RateLimiter) -> None:
+        self.per_key, self.per_org = per_key, per_org
+
+    async def check(self, caller: Caller) -> None:
+        """Take one token from each bucket of the caller; RateLimited if either is empty."""
+        wait_seconds = await self.per_key.acquire(caller.rate_limit_key)
+        if wait_seconds is not None:
+            raise RateLimited(wait_seconds)
+        org_key = caller.org_rate_limit_key
+        if org_key is not None:
+            wait_seconds = await self.per_org.acquire(org_key)
+            if wait_seconds is not None:
+                raise RateLimited(wait_seconds, whole_organisation=True)
+
+    async def close(self) -> None:
+        await self.per_key.close()
+        await self.per_org.close()
+
+
+def build_caller_limits(settings: Settings) -> CallerRateLimits:
+    """A per-key rate of 0 turns every limit off (as it always has); an organisation rate of
+    0 turns off only the organisation's."""
+    keys_on = settings.rate_limit_per_second > 0
+    return CallerRateLimits(
+        per_key=build_rate_limiter(
+            settings.rate_limit_per_second, settings.rate_limit_burst, settings.redis_url
+        ),
+        per_org=build_rate_limiter(
+            settings.org_rate_limit_per_second if keys_on else 0,
+            settings.org_rate_limit_burst,
+            settings.redis_url,
+        ),
+    )

@@ -10,6 +10,9 @@ class DomainError(Exception):
     """Base of every error the market raises on purpose; `code` is machine-readable."""
 
     code = "domain_error"
+    # Set by errors that describe a passing moment rather than the request (a key still in
+    # use, a rate limit): the API sends it as `Retry-After`.
+    retry_after_seconds: int | None = None
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
@@ -71,8 +74,9 @@ class RateLimited(DomainError):
 
     code = "rate_limited"
 
-    def __init__(self, retry_after_seconds: int) -> None:
-        super().__init__(f"Too many requests; retry after {retry_after_seconds} s.")
+    def __init__(self, retry_after_seconds: int, *, whole_organisation: bool = False) -> None:
+        who = " from your organisation's keys together" if whole_organisation else ""
+        super().__init__(f"Too many requests{who}; retry after {retry_after_seconds} s.")
         self.retry_after_seconds = retry_after_seconds
 
 

@@ -1,7 +1,10 @@
 """The sealed ledger as the public sees it: tree heads, the signing key, and proofs.
 
 Thin on purpose: the Merkle log lives in app/ledger/seal.py. This layer turns "not sealed
-(yet)" into a 404 the public can act on and states which key signs the heads.
+(yet)" into a 404 the public can act on and states which key signs the heads. On a
+deployment without a signing key every read here is 404 `sealing_off`, even if heads were
+signed before the key was removed: `not_sealed` means "wait", and waiting would never help,
+and no key is published to check old heads against.
 """
 
 from __future__ import annotations
@@ -27,22 +30,33 @@ class NotSealed(NotFound):
 
 
 class SealingOff(NotFound):
+    """This deployment does not seal (no signing key, or sealing turned off)."""
+
     code = "sealing_off"
 
     def __init__(self) -> None:
         DomainError.__init__(
-            self, "This deployment does not seal its ledger (no signing key is configured)."
+            self,
+            "This deployment does not seal its ledger (no signing key is configured, or "
+            "sealing is turned off): it publishes no signed log.",
         )
 
 
-def public_key(signer: TreeSigner | None) -> dict[str, str]:
+def _sealing(signer: TreeSigner | None) -> TreeSigner:
     if signer is None:
         raise SealingOff()
-    return {"algorithm": ALGORITHM, "public_key": signer.public_key_b64}
+    return signer
 
 
-async def tree_head(session: AsyncSession, tree_size: int | None) -> seal.TreeHead:
+def public_key(signer: TreeSigner | None) -> dict[str, str]:
+    return {"algorithm": ALGORITHM, "public_key": _sealing(signer).public_key_b64}
+
+
+async def tree_head(
+    session: AsyncSession, signer: TreeSigner | None, tree_size: int | None
+) -> seal.TreeHead:
     """The latest signed tree head, or the one signed at exactly `tree_size` leaves."""
+    _sealing(signer)
     if tree_size is None:
         head = await seal.latest_tree_head(session)
         if head is None:
@@ -55,19 +69,23 @@ async def tree_head(session: AsyncSession, tree_size: int | None) -> seal.TreeHe
 
 
 async def inclusion_proof(
-    session: AsyncSession, entry_id: uuid.UUID, tree_size: int | None
+    session: AsyncSession, signer: TreeSigner | None, entry_id: uuid.UUID, tree_size: int | None
 ) -> seal.InclusionProof:
+    _sealing(signer)
     try:
         return await seal.inclusion_proof(session, entry_id, tree_size_at=tree_size)
     except seal.NotSealed as error:
         raise NotSealed(str(error)) from None
 
 
-async def consistency_proof(session: AsyncSession, first: int, second: int) -> list[str]:
+async def consistency_proof(
+    session: AsyncSession, signer: TreeSigner | None, first: int, second: int
+) -> list[str]:
     if first > second:
         raise Unprocessable(
             f"first ({first}) must not exceed second ({second}).", code="invalid_tree_sizes"
         )
+    _sealing(signer)
     try:
         return await seal.consistency_proof(session, first, second)
     except seal.NotSealed as error:

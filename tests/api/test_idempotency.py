@@ -203,3 +203,38 @@ async def test_anonymous_requests_are_refused_and_store_no_key(
     )
     assert response.status_code == 401
     assert await count(database, "idempotency_keys") == 0
+
+
+async def test_an_in_use_key_says_when_to_retry(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    org = await funded_org(client)
+    assert (await withdraw(client, org, 100, "busy")).status_code == 201
+    await database.transaction(
+        lambda s: s.execute(
+            update(IdempotencyKey)
+            .where(IdempotencyKey.key == "busy")
+            .values(state="in_progress", locked_at=utcnow())
+        )
+    )
+    response = await withdraw(client, org, 100, "busy")
+    assert (response.status_code, response.json()["code"]) == (409, "idempotency_key_in_use")
+    assert response.headers["retry-after"] == "1"
+
+
+async def test_a_key_taken_over_mid_request_is_in_use_with_retry_after(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    """The other way to meet a key in use: the work finds its claim was taken over."""
+    from app.api.errors import domain_problem
+    from app.domain.errors import DomainError
+
+    org = await funded_org(client)
+    assert (await withdraw(client, org, 100, "stolen")).status_code == 201
+    with pytest.raises(DomainError) as raised:
+        await database.transaction(
+            lambda s: idempotency.lock(s, scope=f"org:{org.id}", key="stolen", token=uuid.uuid4())
+        )
+    problem = domain_problem(raised.value)
+    assert (problem.status_code, raised.value.code) == (409, "idempotency_key_in_use")
+    assert problem.headers["retry-after"] == "1"

@@ -130,3 +130,45 @@ async def test_without_a_signing_key_the_key_endpoint_says_sealing_is_off(
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
         response = await http.get("/v1/public/ledger/key")
     assert (response.status_code, response.json()["code"]) == (404, "sealing_off")
+
+
+async def test_without_a_signing_key_every_ledger_endpoint_says_sealing_is_off(
+    client: httpx.AsyncClient,
+    database: Database,
+    unsealed_settings: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`not_sealed` means "wait"; on a deployment that never seals, waiting never helps, so
+    every public ledger read says `sealing_off`, whatever the journal holds."""
+    from app.main import create_app
+
+    monkeypatch.chdir(tmp_path)
+    settings = unsealed_settings.model_copy(
+        update={"database_url": "postgresql://unused/x", "ledger_signing_key_file": None}
+    )
+    (unsealed_entry,) = await some_money_moves(client, 1)
+    paths = [
+        "/v1/public/ledger/key",
+        "/v1/public/ledger/tree-head",
+        "/v1/public/ledger/tree-head?tree_size=1",
+        f"/v1/public/ledger/entries/{unsealed_entry}/proof",
+        f"/v1/public/ledger/entries/{unsealed_entry}/proof?tree_size=1",
+        "/v1/public/ledger/consistency?first=1&second=2",
+    ]
+    app = create_app(settings, database)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+        for path in paths:
+            response = await http.get(path)
+            assert (response.status_code, response.json()["code"]) == (404, "sealing_off"), path
+            assert response.headers["content-type"] == "application/problem+json"
+        await seal_everything(database)  # heads signed earlier, by a key since removed
+        for path in paths:
+            response = await http.get(path)
+            assert (response.status_code, response.json()["code"]) == (404, "sealing_off"), path
+        invalid = await http.get("/v1/public/ledger/consistency?first=2&second=1")
+        assert (invalid.status_code, invalid.json()["code"]) == (422, "invalid_tree_sizes")
+        footer = (await http.get("/")).text
+        assert "This deployment does not seal its ledger" in footer
+        assert "Ledger sealed at" not in footer

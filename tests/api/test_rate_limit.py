@@ -1,7 +1,9 @@
-"""Per-key rate limits: 429 problem+json with Retry-After, shared across processes via Redis."""
+"""Rate limits per key and per organisation: 429 problem+json with Retry-After, shared
+across processes via Redis."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 
@@ -12,7 +14,7 @@ from app.api.ratelimit import MemoryRateLimiter, RedisRateLimiter
 from app.db import Database
 from app.main import create_app
 from app.settings import Settings
-from tests.support.factories import make_org
+from tests.support.factories import ADMIN, OrgHandle, bearer, make_org
 from tests.support.redis_server import redis_server
 
 
@@ -106,3 +108,99 @@ async def test_app_uses_redis_limits_across_two_app_instances(
         ]
     assert statuses.count(200) == 4
     assert statuses.count(429) == 2
+
+
+async def more_keys(client: httpx.AsyncClient, org: OrgHandle, count: int) -> list[dict[str, str]]:
+    """`count` further API keys of `org`, as request headers."""
+    headers = []
+    for _ in range(count):
+        made = await client.post(f"/v1/orgs/{org.id}/api-keys", json={}, headers=ADMIN)
+        assert made.status_code == 201, made.text
+        headers.append(bearer(made.json()["secret"]))
+    return headers
+
+
+@pytest.fixture
+def org_limited(settings: Settings) -> Settings:
+    """Each key may send 3 at once; the whole organisation 5."""
+    return settings.model_copy(
+        update={
+            "rate_limit_per_second": 1,
+            "rate_limit_burst": 3,
+            "org_rate_limit_per_second": 1,
+            "org_rate_limit_burst": 5,
+        }
+    )
+
+
+async def test_many_keys_of_one_org_share_the_org_limit_and_other_orgs_are_unaffected(
+    client: httpx.AsyncClient, database: Database, org_limited: Settings
+) -> None:
+    org = await make_org(client, "funder")
+    keys = [org.headers, *await more_keys(client, org, 3)]
+    other = await make_org(client, "funder")
+    async with await _client(org_limited, database) as limited:
+        started = time.monotonic()
+        responses = [await limited.get("/v1/me", headers=key) for _ in range(3) for key in keys]
+        refilled = int(time.monotonic() - started)  # tokens the org regained meanwhile
+        allowed = [r for r in responses if r.status_code == 200]
+        refused = [r for r in responses if r.status_code != 200]
+        assert 5 <= len(allowed) <= 5 + refilled  # every key stayed within its own burst
+        assert {r.status_code for r in refused} == {429}
+        for response in refused:
+            assert response.headers["content-type"] == "application/problem+json"
+            assert response.json()["code"] == "rate_limited"
+            assert "organisation" in response.json()["detail"]
+            assert int(response.headers["retry-after"]) >= 1
+        assert (await limited.get("/v1/me", headers=other.headers)).status_code == 200
+        admin_read = await limited.get(f"/v1/orgs/{org.id}", headers=ADMIN)
+        assert admin_read.status_code == 200
+
+
+async def test_a_key_over_its_own_limit_does_not_drain_its_org(
+    client: httpx.AsyncClient, database: Database, org_limited: Settings
+) -> None:
+    org = await make_org(client, "funder")
+    (second,) = await more_keys(client, org, 1)
+    async with await _client(org_limited, database) as limited:
+        statuses = [
+            (await limited.get("/v1/me", headers=org.headers)).status_code for _ in range(8)
+        ]
+        assert statuses[:3] == [200, 200, 200]
+        assert statuses.count(429) >= 4
+        assert (await limited.get("/v1/me", headers=second)).status_code == 200
+
+
+async def test_zero_per_key_turns_every_limit_off(
+    client: httpx.AsyncClient, database: Database, org_limited: Settings
+) -> None:
+    unlimited = org_limited.model_copy(update={"rate_limit_per_second": 0})
+    org = await make_org(client, "funder")
+    async with await _client(unlimited, database) as http:
+        statuses = {(await http.get("/v1/me", headers=org.headers)).status_code for _ in range(8)}
+    assert statuses == {200}
+
+
+async def test_the_org_limit_holds_across_two_app_instances_through_redis(
+    client: httpx.AsyncClient, database: Database, org_limited: Settings, redis_url: str
+) -> None:
+    shared = org_limited.model_copy(
+        update={"rate_limit_per_second": 100, "rate_limit_burst": 100, "redis_url": redis_url}
+    )
+    org = await make_org(client, "funder")
+    keys = [org.headers, *await more_keys(client, org, 2)]
+    async with await _client(shared, database) as one, await _client(shared, database) as two:
+        started = time.monotonic()
+        statuses = [
+            (await (one if i % 2 else two).get("/v1/me", headers=keys[i % 3])).status_code
+            for i in range(9)
+        ]
+        refilled = int(time.monotonic() - started)
+    assert 5 <= statuses.count(200) <= 5 + refilled
+    assert statuses.count(429) == 9 - statuses.count(200)
+
+
+def test_org_limits_have_defaults_above_one_key() -> None:
+    defaults = Settings()
+    assert defaults.org_rate_limit_per_second == 2 * defaults.rate_limit_per_second
+    assert defaults.org_rate_limit_burst == 2 * defaults.rate_limit_burst

@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 
 from tests.conftest import ADMIN_TOKEN
+from tests.support.signing import SIGNING_KEY
 
 
 def free_port() -> int:
@@ -42,6 +43,9 @@ def server_env(database_url: str, **extra: str) -> dict[str, str]:
         "TRIBUTARY_ADMIN_TOKEN": ADMIN_TOKEN,
         "TRIBUTARY_LOG_LEVEL": "WARNING",
         "TRIBUTARY_RATE_LIMIT_PER_SECOND": "0",
+        # One key for every instance, as a real deployment has (PostgreSQL refuses to start
+        # without one); "" unsets it.
+        "TRIBUTARY_LEDGER_SIGNING_KEY": SIGNING_KEY,
     }
     env.update(extra)
     return env

@@ -29,6 +29,16 @@ def test_default_is_embedded_sqlite(monkeypatch: pytest.MonkeyPatch) -> None:
     assert Settings().is_sqlite
 
 
+@pytest.mark.parametrize(("value", "sealing"), [("on", True), ("off", False), ("OFF", False)])
+def test_ledger_sealing_is_on_unless_turned_off(
+    monkeypatch: pytest.MonkeyPatch, value: str, sealing: bool
+) -> None:
+    monkeypatch.delenv("TRIBUTARY_LEDGER_SEALING", raising=False)
+    assert Settings().ledger_sealing
+    monkeypatch.setenv("TRIBUTARY_LEDGER_SEALING", value)
+    assert Settings().ledger_sealing is sealing
+
+
 @pytest.mark.parametrize(
     ("name", "value", "mentions"),
     [
@@ -36,6 +46,8 @@ def test_default_is_embedded_sqlite(monkeypatch: pytest.MonkeyPatch) -> None:
         ("TRIBUTARY_ADMIN_TOKEN", "short", "TRIBUTARY_ADMIN_TOKEN"),
         ("TRIBUTARY_DB_POOL_SIZE", "zero", "TRIBUTARY_DB_POOL_SIZE"),
         ("TRIBUTARY_LOG_LEVEL", "LOUD", "TRIBUTARY_LOG_LEVEL"),
+        ("TRIBUTARY_LEDGER_SEALING", "maybe", "TRIBUTARY_LEDGER_SEALING"),
+        ("TRIBUTARY_ORG_RATE_LIMIT_PER_SECOND", "-1", "TRIBUTARY_ORG_RATE_LIMIT_PER_SECOND"),
     ],
 )
 def test_invalid_setting_is_one_line_naming_the_variable(

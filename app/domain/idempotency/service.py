@@ -27,6 +27,9 @@ from app.sql.dialect import insert_ignoring_conflicts
 
 KEY_TTL = timedelta(hours=24)
 LEASE = timedelta(seconds=60)  # longer than the statement timeout of one unit of work
+# A request still running almost always finishes within a second; one whose server died
+# blocks its key until the lease runs out, and retrying every second until then is cheap.
+IN_USE_RETRY_AFTER_SECONDS = 1
 MAX_KEY_LENGTH = 255
 IDEMPOTENCY_TABLE: Table = IdempotencyKey.__table__  # type: ignore[assignment]
 
@@ -53,11 +56,17 @@ def validate_key(key: str) -> str:
     return key
 
 
-def _in_use(key: str) -> Conflict:
-    return Conflict(
-        f"A request with Idempotency-Key {key!r} is still being processed; retry shortly.",
-        code="idempotency_key_in_use",
-    )
+class KeyInUse(Conflict):
+    """Another request holds this key right now: 409 with `Retry-After`."""
+
+    retry_after_seconds = IN_USE_RETRY_AFTER_SECONDS
+
+    def __init__(self, key: str) -> None:
+        super().__init__(
+            f"A request with Idempotency-Key {key!r} is still being processed; retry in "
+            f"{IN_USE_RETRY_AFTER_SECONDS} s.",
+            code="idempotency_key_in_use",
+        )
 
 
 def _reused(key: str) -> Unprocessable:
@@ -96,7 +105,7 @@ async def claim(
         return Claim(Outcome.PROCEED, token=token)
     row = await session.get(IdempotencyKey, (scope, key), populate_existing=True)
     if row is None:  # purged between the insert and the read
-        raise _in_use(key)
+        raise KeyInUse(key)
     if row.expires_at <= now:
         return await _take_over(session, row, fresh, token, key)
     if row.fingerprint != fingerprint:
@@ -104,7 +113,7 @@ async def claim(
     if row.state == "completed":
         return Claim(Outcome.REPLAY, status=row.response_status, body=row.response_body)
     if row.locked_at > now - lease:
-        raise _in_use(key)
+        raise KeyInUse(key)
     return await _take_over(session, row, {"lock_token": token, "locked_at": now}, token, key)
 
 
@@ -127,7 +136,7 @@ async def _take_over(
         .values(**values)
     )
     if taken.rowcount != 1:  # type: ignore[attr-defined]
-        raise _in_use(key)
+        raise KeyInUse(key)
     return Claim(Outcome.PROCEED, token=token)
 
 
@@ -144,7 +153,7 @@ async def lock(session: AsyncSession, *, scope: str, key: str, token: uuid.UUID)
         .with_for_update()
     )
     if owned is None:
-        raise _in_use(key)
+        raise KeyInUse(key)
 
 
 async def complete(

@@ -30,5 +30,11 @@ class Caller:
     def rate_limit_key(self) -> str:
         return "admin" if self.is_admin else f"key:{self.key_id}"
 
+    @property
+    def org_rate_limit_key(self) -> str | None:
+        """The bucket all of an organisation's keys share (it may mint many); none for the
+        admin."""
+        return None if self.is_admin else f"org:{self.org_id}"
+
 
 ADMIN = Caller(kind="admin")
