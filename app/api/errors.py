@@ -7,12 +7,20 @@ wire and no domain code ever raises an HTTP exception.
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import (
+    DataError,
+    DBAPIError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    StatementError,
+)
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
@@ -29,7 +37,9 @@ from app.domain.errors import (
     Unauthenticated,
     Unprocessable,
 )
-from app.sql.transactions import CommitOutcomeUnknown
+from app.sql.transactions import CommitOutcomeUnknown, sqlstate_of
+
+log = logging.getLogger(__name__)
 
 # Most specific class first; the first match wins.
 DOMAIN_STATUS: tuple[tuple[type[DomainError], int], ...] = (
@@ -169,6 +179,37 @@ async def handle_integrity_error(_request: Request, _exc: Exception) -> Response
     )
 
 
+def is_unstorable_value(error: BaseException) -> bool:
+    """True when the database (or its driver) refused a value rather than failed: SQLSTATE
+    class 22 on PostgreSQL (string too long, numeric out of range, invalid text, NUL),
+    sqlite3's DataError, a value a column type could not bind, or an integer beyond 64 bits
+    (which sqlite3 raises as a bare OverflowError)."""
+    if isinstance(error, OverflowError | DataError):
+        return True
+    if isinstance(error, DBAPIError):
+        return (sqlstate_of(error) or "").startswith("22")
+    if isinstance(error, StatementError):
+        return isinstance(error.orig, ValueError | OverflowError)
+    return False
+
+
+async def handle_unstorable_value(request: Request, exc: Exception) -> Response:
+    """A value that validation let through and the database refused: the request is at
+    fault, nothing was committed, and the answer says no more than that (the driver's
+    message can quote the SQL and the values). Anything else is left to the edge's 500."""
+    if not is_unstorable_value(exc):
+        raise exc
+    log.warning(
+        "the database refused a value of %s %s", request.method, request.url.path, exc_info=exc
+    )
+    return problem_response(
+        status=422,
+        code="unstorable_value",
+        detail="A value in the request cannot be stored (too long, out of range or not valid "
+        "text); nothing was changed.",
+    )
+
+
 async def handle_database_unavailable(_request: Request, exc: Exception) -> Response:
     """The database is saturated (no pooled connection freed in time) or unreachable after
     the unit of work's retries: nothing was committed, and the client may retry shortly."""
@@ -201,6 +242,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, handle_validation_error)
     app.add_exception_handler(DomainError, handle_domain_error)
     app.add_exception_handler(IntegrityError, handle_integrity_error)
+    app.add_exception_handler(StatementError, handle_unstorable_value)
+    app.add_exception_handler(OverflowError, handle_unstorable_value)
     app.add_exception_handler(CommitOutcomeUnknown, handle_outcome_unknown)
     app.add_exception_handler(SQLAlchemyTimeoutError, handle_database_unavailable)
     app.add_exception_handler(OperationalError, handle_database_unavailable)

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
@@ -13,7 +12,7 @@ from starlette.responses import Response
 from app.api.auth import CallerDep
 from app.api.deps import DatabaseDep, SettingsDep
 from app.api.docs import error_responses
-from app.api.pagination import Limit
+from app.api.pagination import Cursor, Limit, decode_uuid_cursor
 from app.api.schemas.base import Page
 from app.api.schemas.events import (
     AttemptOut,
@@ -40,13 +39,14 @@ router = APIRouter(prefix="/v1", tags=["events"])
 async def list_events(
     caller: CallerDep,
     database: DatabaseDep,
-    after: Annotated[uuid.UUID | None, Query()] = None,
+    after: Cursor = None,
     limit: Limit = 50,
 ) -> Page[EventOut]:
+    after_id = decode_uuid_cursor(after)
     async with database.read() as session:
-        found = await feed.events_for(session, caller, after=after, limit=limit)
+        found = await feed.events_for(session, caller, after=after_id, limit=limit)
     items = [EventOut.model_validate(event) for event in found]
-    last = str(items[-1].id) if items else (str(after) if after else None)
+    last = str(items[-1].id) if items else (str(after_id) if after_id else None)
     return Page[EventOut](items=items, next_cursor=last)
 
 

@@ -188,7 +188,9 @@ async def record_audit(
             org_id=caller.org_id if caller else None,
             key_id=caller.key_id if caller else None,
             method=method,
-            path=path[:2048],
+            # The path is the client's, percent-decoded: a NUL, which PostgreSQL refuses in
+            # text, goes back to the %00 it was sent as, so the record is never lost.
+            path=path.replace("\x00", "%00")[:2048],
             status=status,
             request_id=request_id,
         )
