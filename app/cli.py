@@ -32,7 +32,7 @@ def _settings_or_exit(*, seals: bool = False) -> Settings:
     try:
         settings = load_settings()
         if seals:
-            from app.keys import require_sealing_key
+            from app.signing_key import require_sealing_key
 
             require_sealing_key(settings)
         return settings
@@ -115,7 +115,7 @@ async def _work(settings: Settings, interval_seconds: float) -> None:
     import signal
 
     from app.db import Database
-    from app.keys import load_signer
+    from app.signing_key import load_signer
     from app.worker import due_work_loop, webhook_config
 
     database = Database.from_settings(settings)
@@ -183,7 +183,7 @@ async def _demo(settings: Settings) -> list[DemoKey] | None:
 @cli.command()
 def keygen() -> None:
     """Print a new ledger signing key for TRIBUTARY_LEDGER_SIGNING_KEY."""
-    from app.ledger.signing import new_seed_b64
+    from app.ledger import new_seed_b64
 
     typer.echo(new_seed_b64())
 

@@ -30,8 +30,8 @@ from app.api.middleware import EdgeMiddleware
 from app.api.openapi_doc import install as install_openapi
 from app.api.ratelimit import build_caller_limits
 from app.db import Database
-from app.keys import SignerSource
 from app.settings import Settings, get_settings
+from app.signing_key import SignerSource
 from app.worker import DueWorkRunner, webhook_config
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -94,9 +94,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
 def _app_from_environment() -> FastAPI:
     """The app uvicorn imports; a bad setting ends the process with one line."""
-    from app.keys import require_sealing_key
     from app.logs import configure_logging
     from app.settings import SettingsError
+    from app.signing_key import require_sealing_key
 
     try:
         settings = get_settings()

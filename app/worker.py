@@ -13,8 +13,8 @@ from collections.abc import Callable
 
 from app.db import Database
 from app.domain.due_work import run_due_work
-from app.domain.events.delivery import WebhookConfig, deliver_due
-from app.ledger.signing import TreeSigner
+from app.domain.events.dispatch import WebhookConfig, deliver_due
+from app.ledger import TreeSigner
 from app.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -37,6 +37,7 @@ from app.domain.errors import (
     Unauthenticated,
     Unprocessable,
 )
+from app.ledger import NotSealed
 from app.sql.transactions import CommitOutcomeUnknown, sqlstate_of
 
 log = logging.getLogger(__name__)
@@ -170,6 +171,11 @@ async def handle_domain_error(_request: Request, exc: Exception) -> Response:
     return domain_problem(exc)
 
 
+async def handle_not_sealed(_request: Request, exc: Exception) -> Response:
+    """Not in the public log (yet): sealing runs shortly after commit."""
+    return problem_response(status=404, code="not_sealed", detail=str(exc))
+
+
 async def handle_integrity_error(_request: Request, _exc: Exception) -> Response:
     """A unique constraint lost a race with a concurrent request: the client may retry."""
     return problem_response(
@@ -241,6 +247,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, handle_http_exception)
     app.add_exception_handler(RequestValidationError, handle_validation_error)
     app.add_exception_handler(DomainError, handle_domain_error)
+    app.add_exception_handler(NotSealed, handle_not_sealed)
     app.add_exception_handler(IntegrityError, handle_integrity_error)
     app.add_exception_handler(StatementError, handle_unstorable_value)
     app.add_exception_handler(OverflowError, handle_unstorable_value)

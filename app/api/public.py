@@ -25,7 +25,7 @@ from app.api.schemas.public import (
 from app.domain import public_log
 from app.domain.flows import graph
 from app.domain.flows.stats import stats as platform_stats
-from app.ledger.signing import TreeSigner
+from app.ledger import TreeSigner
 
 router = APIRouter(prefix="/v1/public", tags=["public"])
 

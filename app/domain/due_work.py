@@ -21,8 +21,7 @@ from app.domain.delivery import milestones
 from app.domain.due_items import Transactor
 from app.domain.idempotency import service as idempotency
 from app.domain.pledges import due as pledges_due
-from app.ledger import Ledger
-from app.ledger.signing import TreeSigner
+from app.ledger import Ledger, TreeSigner
 from app.sql.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -59,10 +58,9 @@ def jobs_for(signer: TreeSigner | None) -> dict[str, Job]:
         "milestone_due_dates": milestones.fail_overdue_milestones,
     }
     if signer is not None:
-        from app.ledger.seal import seal_pending  # optional: only with a signing key
 
         async def seal(session: AsyncSession, now: datetime) -> int:
-            return await seal_pending(session, signer, now=now)
+            return await Ledger(session).seal_pending(signer, now=now)
 
         jobs["sealing"] = _batch(seal)
     return jobs

@@ -1,7 +1,8 @@
 """The sealed ledger as the public sees it: tree heads, the signing key, and proofs.
 
-Thin on purpose: the Merkle log lives in app/ledger/seal.py. This layer turns "not sealed
-(yet)" into a 404 the public can act on and states which key signs the heads. On a
+Thin on purpose: the Merkle log is the ledger's (`Ledger.inclusion_proof` and friends); its
+`NotSealed` ("not in the log yet") is answered 404 `not_sealed` by the API. This layer says
+which key signs the heads. On a
 deployment without a signing key every read here is 404 `sealing_off`, even if heads were
 signed before the key was removed: `not_sealed` means "wait", and waiting would never help,
 and no key is published to check old heads against.
@@ -14,19 +15,18 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.errors import DomainError, NotFound, Unprocessable
-from app.ledger import seal
-from app.ledger.signing import TreeSigner
+
+__all__ = [
+    "NotSealed",
+    "SealingOff",
+    "consistency_proof",
+    "inclusion_proof",
+    "public_key",
+    "tree_head",
+]
+from app.ledger import InclusionProof, Ledger, NotSealed, TreeHead, TreeSigner
 
 ALGORITHM = "ed25519"
-
-
-class NotSealed(NotFound):
-    """Nothing (or not this) is in the public log yet; sealing runs shortly after commit."""
-
-    code = "not_sealed"
-
-    def __init__(self, detail: str) -> None:
-        DomainError.__init__(self, detail)
 
 
 class SealingOff(NotFound):
@@ -54,15 +54,15 @@ def public_key(signer: TreeSigner | None) -> dict[str, str]:
 
 async def tree_head(
     session: AsyncSession, signer: TreeSigner | None, tree_size: int | None
-) -> seal.TreeHead:
+) -> TreeHead:
     """The latest signed tree head, or the one signed at exactly `tree_size` leaves."""
     _sealing(signer)
     if tree_size is None:
-        head = await seal.latest_tree_head(session)
+        head = await Ledger(session).latest_tree_head()
         if head is None:
             raise NotSealed("No entry has been sealed yet.")
         return head
-    head = await seal.tree_head_at(session, tree_size)
+    head = await Ledger(session).tree_head_at(tree_size)
     if head is None:
         raise NotSealed(f"No tree head was signed at tree size {tree_size}.")
     return head
@@ -70,12 +70,9 @@ async def tree_head(
 
 async def inclusion_proof(
     session: AsyncSession, signer: TreeSigner | None, entry_id: uuid.UUID, tree_size: int | None
-) -> seal.InclusionProof:
+) -> InclusionProof:
     _sealing(signer)
-    try:
-        return await seal.inclusion_proof(session, entry_id, tree_size_at=tree_size)
-    except seal.NotSealed as error:
-        raise NotSealed(str(error)) from None
+    return await Ledger(session).inclusion_proof(entry_id, tree_size=tree_size)
 
 
 async def consistency_proof(
@@ -86,7 +83,4 @@ async def consistency_proof(
             f"first ({first}) must not exceed second ({second}).", code="invalid_tree_sizes"
         )
     _sealing(signer)
-    try:
-        return await seal.consistency_proof(session, first, second)
-    except seal.NotSealed as error:
-        raise NotSealed(str(error)) from None
+    return await Ledger(session).consistency_proof(first, second)

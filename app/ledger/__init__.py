@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.ledger import accounts as _accounts
 from app.ledger import balances as _balances
 from app.ledger import entries as _entries
+from app.ledger import seal as _seal
 from app.ledger.entries import EntrySpec
 from app.ledger.errors import (
     AccountConflict,
@@ -49,6 +50,8 @@ from app.ledger.model import (
     Posting,
     PostingRecord,
 )
+from app.ledger.seal import InclusionProof, NotSealed, TreeHead
+from app.ledger.signing import TreeSigner, new_seed_b64
 from app.ledger.tags import TAG_SCOPE
 from app.ledger.verify import VerifyReport, verify
 
@@ -63,18 +66,23 @@ __all__ = [
     "EntryConflict",
     "EntrySpec",
     "HistoryLine",
+    "InclusionProof",
     "InvalidEntry",
     "Ledger",
     "LedgerError",
     "LedgerInvariantError",
     "LimitExceeded",
+    "NotSealed",
     "PendingNotOpen",
     "Phase",
     "PostedLine",
     "Posting",
     "PostingRecord",
+    "TreeHead",
+    "TreeSigner",
     "VerifyReport",
     "derived_id",
+    "new_seed_b64",
     "verify",
 ]
 
@@ -281,6 +289,25 @@ class Ledger:
 
     async def void_expired(self, *, now: datetime, limit: int = 100) -> int:
         return await _entries.void_expired(self.session, now=now, limit=limit)
+
+    async def seal_pending(self, signer: TreeSigner, *, now: datetime) -> int:
+        """Append committed, unsealed entries to the public log and sign its new head."""
+        return await _seal.seal_pending(self.session, signer, now=now)
+
+    async def latest_tree_head(self) -> TreeHead | None:
+        return await _seal.latest_tree_head(self.session)
+
+    async def tree_head_at(self, tree_size: int) -> TreeHead | None:
+        return await _seal.tree_head_at(self.session, tree_size)
+
+    async def inclusion_proof(
+        self, entry_id: uuid.UUID, *, tree_size: int | None = None
+    ) -> InclusionProof:
+        """The entry's audit path in the log of `tree_size` leaves; NotSealed if absent."""
+        return await _seal.inclusion_proof(self.session, entry_id, tree_size_at=tree_size)
+
+    async def consistency_proof(self, first: int, second: int) -> list[str]:
+        return await _seal.consistency_proof(self.session, first, second)
 
     async def verify(self) -> VerifyReport:
         return await verify(self.session)

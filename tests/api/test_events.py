@@ -15,7 +15,7 @@ from standardwebhooks import Webhook as StandardWebhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
 from app.db import Database
-from app.domain.events.delivery import WebhookConfig, deliver_due
+from app.domain.events.dispatch import WebhookConfig, deliver_due
 from app.domain.events.models import Event
 from app.domain.events.publish import emit
 from app.domain.events.webhooks import MAX_WEBHOOKS_PER_ORG

@@ -15,7 +15,7 @@ import pytest
 from standardwebhooks import Webhook as StandardWebhook
 
 from app.db import Database
-from app.domain.events.delivery import WebhookConfig, deliver_due
+from app.domain.events.dispatch import WebhookConfig, deliver_due
 from tests.api.test_events import register
 from tests.support.dns import ScriptedDns
 from tests.support.factories import ADMIN, OrgHandle

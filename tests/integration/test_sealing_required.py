@@ -142,9 +142,9 @@ def test_the_app_module_refuses_too_when_run_by_uvicorn_directly(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """`uvicorn app.main:app` builds the app from the environment without the CLI."""
-    from app.keys import require_sealing_key
     from app.main import _app_from_environment
     from app.settings import get_settings
+    from app.signing_key import require_sealing_key
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("DATABASE_URL", "postgresql://postgres@127.0.0.1:1/unused")
@@ -164,8 +164,8 @@ def test_the_app_module_refuses_too_when_run_by_uvicorn_directly(
 
 
 def test_a_key_file_that_is_not_a_key_is_one_line_naming_the_setting(tmp_path: Path) -> None:
-    from app.keys import require_sealing_key
     from app.settings import Settings
+    from app.signing_key import require_sealing_key
 
     garbage = tmp_path / "signing.key"
     garbage.write_text("not a key\n")

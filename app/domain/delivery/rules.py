@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
+from app.domain.errors import invariant
 from app.domain.pledges.rules import BPS, allocate_pro_rata
 
 
@@ -66,6 +67,12 @@ def plan_payout(
     draws = allocate_pro_rata(payout, list(escrows)) if held else {}
     splits = allocate_pro_rata(payout, list(shares))
     returns = {pledge: balance - draws.get(pledge, 0) for pledge, balance in escrows}
+    invariant(sum(splits.values()) == payout, f"splits sum to {sum(splits.values())}")
+    invariant(
+        sum(draws.values()) + sum(returns.values()) == held,
+        "draws and returns do not add up to the escrow",
+    )
+    invariant(all(amount >= 0 for amount in returns.values()), "a return is negative")
     return PayoutPlan(
         draws=draws, by_pledge=member_parts(draws, splits), splits=splits, returns=returns
     )
@@ -90,6 +97,7 @@ def member_parts(
         for member, amount in row.items():
             owed[member] -= amount
         parts[pledge] = row
+    invariant(all(amount == 0 for amount in owed.values()), "a member's parts miss its split")
     return parts
 
 

@@ -9,10 +9,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
+from app.domain.errors import invariant
+
 K = TypeVar("K")
 BPS = 10_000
-# Ledger entry kinds that give a pledge's money back to its funder's wallet.
-RETURN_KINDS = ("pledge_refund", "pledge_expiry_refund")
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,4 +72,6 @@ def allocate_pro_rata(total: int, weights: Sequence[tuple[K, int]]) -> dict[K, i
     )
     for key, _ in by_remainder[:leftover]:
         shares[key] += 1
+    invariant(sum(shares.values()) == total, f"shares of {total} sum to {sum(shares.values())}")
+    invariant(all(share >= 0 for share in shares.values()), "a share is negative")
     return shares

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from app.ledger.signing import TreeSigner
+from app.ledger import TreeSigner
 from app.settings import Settings, SettingsError
 
 log = logging.getLogger(__name__)
