@@ -20,9 +20,9 @@ from app.api.formatting import money, percent
 from app.domain import public_log
 from app.domain.challenges import service as challenges
 from app.domain.delivery import milestones, payouts
-from app.domain.errors import NotFound
 from app.domain.flows.stats import stats as platform_stats
 from app.domain.money.currency import minor_units
+from app.ledger import NotSealed
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
 TEMPLATES.env.filters["money"] = money
@@ -55,7 +55,7 @@ async def _digest(session: Any, request: Request) -> dict[str, Any] | None:
         head = await public_log.tree_head(session, request.app.state.signer_source.get(), None)
     except public_log.SealingOff:
         return {"sealing_off": True}
-    except NotFound:
+    except NotSealed:
         return None
     return {"tree_size": head.tree_size, "root_hash": head.root_hash, "timestamp": head.timestamp}
 
