@@ -3,7 +3,10 @@
 Three SDG 6 challenges in Kenya with milestones, a steward, funders pledging on every kind
 of terms (direct, threshold met and not yet met, 1:1 and 1:2 matches, earmarked, anonymous,
 expiring with rollover), and a two-firm swarm that delivered boreholes in Kisumu, was
-verified by two auditors and paid, with a second milestone awarded and in escrow. It goes
+verified by two auditors and paid, with a second milestone awarded and in escrow. A fourth,
+smaller challenge ran its whole life: its rainwater tanks were delivered, verified, paid,
+and the challenge completed, one funder's remainder refunded and another's rolled over
+into Kisumu. It goes
 through the same domain services as the API, one unit of work per step as the API would run
 them (so each takes its locks in the documented order), and every cent is in the ledger.
 Running it again on a database that has it changes nothing.
@@ -246,6 +249,104 @@ async def _delivery(database: Database, orgs: dict[str, Org], kisumu: uuid.UUID)
         )
 
 
+async def _completed_challenge(database: Database, orgs: dict[str, Org], kisumu: uuid.UUID) -> None:
+    """Rainwater tanks in Machakos: funded, delivered, verified at 60 of 60, paid, then
+    completed; the Aqua Foundation's remainder rolls over into Kisumu, the County's returns."""
+    steward, wells = _as(orgs[STEWARD]), _as(orgs["WellWorks Kenya"])
+    aqua, county = _as(orgs["Aqua Foundation"]), _as(orgs["County Government of Kisumu"])
+    spec = challenges.ChallengeSpec(
+        title="Rainwater tanks in Machakos",
+        description="Household rainwater harvesting for dry-season water security (SDG 6.4).",
+        currency="USD",
+        sdg_targets=["6.4"],
+        region="KE-22",
+        closes_at=None,
+    )
+    challenge = await database.transaction(
+        partial(challenges.create_challenge, caller=steward, spec=spec)
+    )
+    await database.transaction(
+        partial(transitions.transition, caller=steward, challenge_id=challenge.id, action="open")
+    )
+    tanks = await database.transaction(
+        partial(
+            milestones.create_milestone,
+            caller=steward,
+            challenge_id=challenge.id,
+            spec=milestones.MilestoneSpec(
+                title="Tanks installed and full",
+                description="",
+                metric="household tanks installed and holding water",
+                unit="tanks",
+                target=60,
+                payout_rule="pro_rata",
+                budget_cap=1_500_000,
+                quorum=1,
+                due_at=utcnow() + timedelta(days=30),
+                sdg_targets=("6.4",),
+            ),
+        )
+    )
+    for funder_, amount, completion in ((aqua, 1_200_000, "rollover"), (county, 800_000, "refund")):
+        terms = pledges.PledgeSpec(
+            amount=amount,
+            kind="direct",
+            on_completion=completion,
+            rollover_challenge_id=kisumu if completion == "rollover" else None,
+        )
+        await database.transaction(
+            partial(pledges.create_pledge, caller=funder_, challenge_id=challenge.id, spec=terms)
+        )
+    solo = [(orgs["WellWorks Kenya"].id, 10_000)]
+    swarm = await database.transaction(
+        partial(swarms.create_swarm, caller=wells, name="WellWorks tanks", members=solo)
+    )
+    bid = await database.transaction(
+        partial(
+            awards.submit_bid,
+            caller=wells,
+            milestone_id=tanks.id,
+            swarm_id=swarm.id,
+            amount=1_500_000,
+            plan="Supply and fit 60 tanks with gutters",
+        )
+    )
+    await database.transaction(partial(awards.award_bid, caller=steward, bid_id=bid.id))
+    auditor = orgs["WaterLab Nairobi"]
+    await database.transaction(
+        partial(
+            verifiers.assign_verifiers,
+            caller=steward,
+            milestone_id=tanks.id,
+            org_ids=[auditor.id],
+        )
+    )
+    claim = await database.transaction(
+        partial(
+            claims.submit_claim,
+            caller=wells,
+            milestone_id=tanks.id,
+            reported_value=60,
+            evidence=[{"uri": "https://example.org/machakos/tanks.pdf", "note": "site survey"}],
+        )
+    )
+    await database.transaction(
+        partial(
+            claims.attest,
+            caller=_as(auditor),
+            claim_id=claim.id,
+            verdict="approve",
+            value=60,
+            note="all 60 tanks seen holding water",
+        )
+    )
+    await database.transaction(
+        partial(
+            transitions.transition, caller=steward, challenge_id=challenge.id, action="complete"
+        )
+    )
+
+
 async def _start(session: AsyncSession) -> tuple[dict[str, Org], list[DemoKey]] | None:
     """The demo's organisations, keys and deposits; None if the demo is there already."""
     if await identity.org_named(session, STEWARD) is not None:
@@ -277,4 +378,5 @@ async def seed(database: Database) -> list[DemoKey] | None:
     ]
     await _pledges(database, orgs, ids)
     await _delivery(database, orgs, ids[0])
+    await _completed_challenge(database, orgs, ids[0])
     return keys

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from app import __version__
@@ -19,6 +19,7 @@ from app.api import (
     events,
     health,
     ledger,
+    milestones,
     money,
     orgs,
     pledges,
@@ -28,6 +29,7 @@ from app.api import (
 from app.api.errors import install_error_handlers
 from app.api.middleware import EdgeMiddleware
 from app.api.openapi_doc import install as install_openapi
+from app.api.query import refuse_unknown_query
 from app.api.ratelimit import build_caller_limits
 from app.db import Database
 from app.settings import Settings, get_settings
@@ -67,6 +69,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         version=__version__,
         description=API_DESCRIPTION,
         lifespan=lifespan,
+        dependencies=[Depends(refuse_unknown_query)],
     )
     app.state.settings = settings
     app.state.database = db
@@ -78,6 +81,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(orgs.router)
     app.include_router(money.router)
     app.include_router(challenges.router)
+    app.include_router(milestones.router)
     app.include_router(pledges.router)
     app.include_router(swarms.router)
     app.include_router(bids.router)

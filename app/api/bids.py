@@ -13,7 +13,7 @@ from app.api.deps import DatabaseDep
 from app.api.docs import error_responses
 from app.api.presenters.challenges import milestone_out
 from app.api.schemas.delivery import BidCreate, BidOut, VerifiersIn
-from app.api.schemas.market import MilestoneOut
+from app.api.schemas.milestones import MilestoneOut
 from app.api.writes import run_write
 from app.domain.delivery import awards, verifiers
 

@@ -14,19 +14,12 @@ from app.api.auth import CallerDep
 from app.api.deps import DatabaseDep
 from app.api.docs import error_responses
 from app.api.pagination import Cursor, Limit, decode_position, encode_position
-from app.api.presenters.challenges import ChallengeWithTotals, challenge_out, milestone_out
+from app.api.presenters.challenges import ChallengeWithTotals, challenge_out
 from app.api.schemas.base import Page
-from app.api.schemas.market import (
-    ChallengeCreate,
-    ChallengeOut,
-    ChallengeStatus,
-    MilestoneCreate,
-    MilestoneOut,
-)
+from app.api.schemas.challenges import ChallengeCreate, ChallengeOut, ChallengeStatus
 from app.api.writes import run_write
 from app.domain.challenges import service as challenges
 from app.domain.challenges import transitions
-from app.domain.delivery import milestones, payouts
 from app.domain.store.challenges import Challenge
 
 router = APIRouter(prefix="/v1", tags=["challenges"])
@@ -81,6 +74,11 @@ def _transition_route(action: str, summary: str) -> None:
 _transition_route("open", "Open a draft challenge to pledges (its steward, admin)")
 _transition_route("close", "Close a challenge; held money is released (its steward, admin)")
 _transition_route(
+    "complete",
+    "Complete a challenge; every pledge's remainder is settled by its on_completion "
+    "(its steward, admin)",
+)
+_transition_route(
     "cancel", "Cancel a challenge; every unspent cent returns to its funders (its steward, admin)"
 )
 
@@ -96,6 +94,15 @@ async def list_challenges(
     status: ChallengeStatus | None = None,
     sdg: Annotated[str | None, Query(pattern=r"^\d{1,2}(\.(\d{1,2}|[a-d]))?$")] = None,
     region: Annotated[str | None, Query(pattern=r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")] = None,
+    q: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=100,
+            pattern=r"^[^\x00]+$",
+            description="Words that must all appear in the title or description",
+        ),
+    ] = None,
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Page[ChallengeOut]:
@@ -105,6 +112,7 @@ async def list_challenges(
             status=status,
             sdg=sdg,
             region=region,
+            text=q,
             after=decode_position(cursor),
             limit=limit + 1,
         )
@@ -126,47 +134,3 @@ async def get_challenge(challenge_id: uuid.UUID, database: DatabaseDep) -> Chall
     async with database.read() as session:
         challenge = await challenges.get_challenge(session, challenge_id)
         return challenge_out(await _with_totals(session, challenge))
-
-
-@router.post(
-    "/challenges/{challenge_id}/milestones",
-    status_code=201,
-    response_model=MilestoneOut,
-    responses=error_responses(401, 403, 404, 409, 422),
-    summary="Add a milestone (the challenge's steward)",
-)
-async def create_milestone(
-    request: Request, challenge_id: uuid.UUID, body: MilestoneCreate, caller: CallerDep
-) -> Response:
-    spec = milestones.MilestoneSpec(**body.model_dump())
-    return await run_write(
-        request,
-        lambda s: milestones.create_milestone(s, caller, challenge_id, spec),
-        milestone_out,
-        status_code=201,
-    )
-
-
-@router.get(
-    "/challenges/{challenge_id}/milestones",
-    response_model=list[MilestoneOut],
-    responses=error_responses(404),
-    summary="The challenge's milestones (public)",
-)
-async def list_milestones(challenge_id: uuid.UUID, database: DatabaseDep) -> list[MilestoneOut]:
-    async with database.read() as session:
-        found = await milestones.list_milestones(session, challenge_id)
-        paid = await payouts.payouts_of(session, [m.id for m in found])
-        return [milestone_out(m, paid[m.id]) for m in found]
-
-
-@router.get(
-    "/milestones/{milestone_id}",
-    response_model=MilestoneOut,
-    responses=error_responses(404),
-    summary="One milestone (public)",
-)
-async def get_milestone(milestone_id: uuid.UUID, database: DatabaseDep) -> MilestoneOut:
-    async with database.read() as session:
-        milestone = await milestones.get_milestone(session, milestone_id)
-        return milestone_out(milestone, await payouts.payout_of(session, milestone.id))

@@ -5,13 +5,14 @@ from __future__ import annotations
 import uuid
 
 from fastapi import APIRouter
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
 
 from app.api.auth import CallerDep
 from app.api.deps import DatabaseDep
 from app.api.docs import error_responses
-from app.api.presenters.delivery import attestation_out
+from app.api.presenters.delivery import ClaimView, attestation_out, claim_out, claim_view
 from app.api.schemas.delivery import AttestationCreate, AttestationOut, ClaimCreate, ClaimOut
 from app.api.writes import run_write
 from app.domain.delivery import claims
@@ -30,14 +31,14 @@ async def submit_claim(
     request: Request, milestone_id: uuid.UUID, body: ClaimCreate, caller: CallerDep
 ) -> Response:
     evidence = [e.model_dump(mode="json", exclude_none=True) for e in body.evidence]
-    return await run_write(
-        request,
-        lambda s: claims.submit_claim(
-            s, caller, milestone_id, reported_value=body.reported_value, evidence=evidence
-        ),
-        ClaimOut.model_validate,
-        status_code=201,
-    )
+
+    async def work(session: AsyncSession) -> ClaimView:
+        claim = await claims.submit_claim(
+            session, caller, milestone_id, reported_value=body.reported_value, evidence=evidence
+        )
+        return await claim_view(session, claim)
+
+    return await run_write(request, work, claim_out, status_code=201)
 
 
 @router.get(
@@ -48,7 +49,9 @@ async def submit_claim(
 )
 async def get_claim(claim_id: uuid.UUID, caller: CallerDep, database: DatabaseDep) -> ClaimOut:
     async with database.read() as session:
-        return ClaimOut.model_validate(await claims.get_claim(session, caller, claim_id))
+        return claim_out(
+            await claim_view(session, await claims.get_claim(session, caller, claim_id))
+        )
 
 
 @router.post(

@@ -96,8 +96,10 @@ async def challenge_page(
         challenge = await challenges.get_challenge(session, challenge_id)
         totals = await challenges.totals(session, challenge)
         found = await milestones.list_milestones(session, challenge.id)
-        paid = await payouts.payouts_of(session, [m.id for m in found])
-        shown = [{"milestone": m, "payout": paid[m.id]} for m in found]
+        results = await payouts.results_of(session, [m.id for m in found])
+        shown = [
+            {"milestone": m, "payout": results[m.id][0], "outcome": results[m.id][1]} for m in found
+        ]
         digest = await _digest(session, request)
     return _page(
         request,

@@ -15,7 +15,7 @@ from app.api.docs import error_responses
 from app.api.pagination import Cursor, Limit, decode_position, encode_position
 from app.api.presenters.pledges import PledgeView, pledge_out, view, views
 from app.api.schemas.base import Page
-from app.api.schemas.market import PledgeCreate, PledgeOut
+from app.api.schemas.pledges import PledgeCreate, PledgeOut
 from app.api.writes import run_write
 from app.domain.pledges import service as pledges
 
@@ -43,6 +43,7 @@ async def create_pledge(
         earmark_sdg_targets=list(earmark.sdg_targets) if earmark else [],
         expires_at=body.expires_at,
         on_expiry=body.on_expiry,
+        on_completion=body.on_completion,
         rollover_challenge_id=body.rollover_challenge_id,
         anonymous=body.anonymous,
     )

@@ -135,6 +135,13 @@ CASES = [
         role="steward",
     ),
     Case(
+        "complete challenge",
+        "POST",
+        "/v1/challenges/{challenge_id}/complete",
+        authenticated(other_org=403, owner_without_role=403, owner=200, admin=200),
+        role="steward",
+    ),
+    Case(
         "cancel challenge",
         "POST",
         "/v1/challenges/{challenge_id}/cancel",
@@ -250,6 +257,15 @@ CASES = [
         needs="bid",
     ),
     Case(
+        "re-tender milestone",
+        "POST",
+        "/v1/milestones/{milestone_id}/retender",
+        authenticated(other_org=403, owner_without_role=403, owner=201, admin=403),
+        body={"due_at": "2035-06-01T00:00:00Z"},
+        role="steward",
+        needs="not_achieved",
+    ),
+    Case(
         "claim",
         "POST",
         "/v1/milestones/{milestone_id}/claims",
@@ -363,7 +379,7 @@ async def build_world(client: httpx.AsyncClient, case: Case) -> World:
     )
     assert funded.status_code == 201, funded.text
     ids = await _market(client, owner if case.role == "steward" else None, owner, other)
-    if case.needs in ("bid", "award", "claim"):
+    if case.needs in ("bid", "award", "claim", "not_achieved"):
         ids.update(await _delivery(client, case, owner, ids))
     if case.needs == "webhook":
         hook = await client.post(
@@ -456,7 +472,7 @@ async def _delivery(
         json={"amount": 100, "kind": "direct"},
         headers=funder.headers,
     )
-    if case.needs in ("award", "claim"):
+    if case.needs in ("award", "claim", "not_achieved"):
         headers = {"Authorization": f"Bearer {ids['steward_secret']}"}
         awarded = await client.post(f"/v1/bids/{found['bid_id']}/award", headers=headers)
         assert awarded.status_code == 200, awarded.text
@@ -466,7 +482,7 @@ async def _delivery(
             headers=headers,
         )
         assert assigned.status_code == 200, assigned.text
-    if case.needs == "claim":
+    if case.needs in ("claim", "not_achieved"):
         claim = await client.post(
             f"/v1/milestones/{ids['milestone_id']}/claims",
             json={"reported_value": 1, "evidence": [{"uri": "https://e.example/r"}]},
@@ -474,6 +490,13 @@ async def _delivery(
         )
         assert claim.status_code == 201, claim.text
         found["claim_id"] = claim.json()["id"]
+    if case.needs == "not_achieved":  # verified at 0 of a binary target: nothing paid
+        verdict = await client.post(
+            f"/v1/claims/{found['claim_id']}/attestations",
+            json={"verdict": "approve", "value": 0},
+            headers=verifier.headers,
+        )
+        assert verdict.status_code == 201, verdict.text
     return found
 
 

@@ -12,7 +12,7 @@ from tests.support.factories import ADMIN, make_org
 from tests.support.market import future, open_challenge
 
 STATES = ["draft", "open", "closed", "completed", "cancelled"]
-ACTIONS = ["open", "close", "cancel"]
+ACTIONS = sorted(CHALLENGE_TRANSITIONS)  # open, close, complete, cancel
 
 
 async def test_steward_creates_a_draft_and_the_public_reads_it(client: httpx.AsyncClient) -> None:
@@ -73,7 +73,13 @@ async def _challenge_in(client: httpx.AsyncClient, state: str) -> tuple[str, dic
         headers=steward.headers,
     )
     challenge_id = created.json()["id"]
-    path = {"draft": [], "open": ["open"], "closed": ["open", "close"], "cancelled": ["cancel"]}
+    path = {
+        "draft": [],
+        "open": ["open"],
+        "closed": ["open", "close"],
+        "completed": ["open", "complete"],
+        "cancelled": ["cancel"],
+    }
     for action in path[state]:
         assert (
             await client.post(f"/v1/challenges/{challenge_id}/{action}", headers=steward.headers)
@@ -81,7 +87,7 @@ async def _challenge_in(client: httpx.AsyncClient, state: str) -> tuple[str, dic
     return challenge_id, steward.headers
 
 
-@pytest.mark.parametrize("state", ["draft", "open", "closed", "cancelled"])
+@pytest.mark.parametrize("state", ["draft", "open", "closed", "completed", "cancelled"])
 @pytest.mark.parametrize("action", ACTIONS)
 async def test_every_transition_follows_the_table(
     client: httpx.AsyncClient, state: str, action: str

@@ -9,8 +9,9 @@ from collections import Counter, defaultdict
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from standardwebhooks import Webhook as StandardWebhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
@@ -26,6 +27,7 @@ from tests.api.test_public_flows import live_market
 from tests.support.factories import ADMIN, OrgHandle
 from tests.support.market import funder, open_challenge, pledge
 from tests.support.receiver import webhook_receiver
+from tests.support.scratch_app import scratch_app
 
 CONFIG = WebhookConfig(allow_private=True, retry_scale=0, timeout_seconds=5)
 
@@ -158,6 +160,41 @@ async def test_the_feed_continues_after_a_cursor_and_refuses_an_unknown_one(
         "/v1/events?after=00000000-0000-4000-8000-000000000000", headers=org.headers
     )
     assert (unknown.status_code, unknown.json()["code"]) == (422, "unknown_cursor")
+
+
+@pytest.mark.postgres_only
+async def test_a_transaction_open_elsewhere_holds_back_only_its_own_databases_feed(
+    postgres_server_url: str,
+) -> None:
+    """Events of a transaction still running here wait (they may commit late, behind a
+    cursor); a transaction open in another database of the cluster cannot write our events
+    and must not stop the feed."""
+    async with scratch_app(postgres_server_url, "feed") as scratch:
+        client = scratch.client
+        org = await funder(client, 100)
+
+        async def amounts() -> list[int]:
+            items = (await client.get("/v1/events", headers=org.headers)).json()["items"]
+            return [e["data"]["amount"] for e in items]
+
+        async def deposit(amount: int) -> None:
+            made = await client.post(
+                f"/v1/orgs/{org.id}/deposits",
+                json={"amount": amount, "currency": "USD", "external_ref": f"d-{amount}"},
+                headers=ADMIN,
+            )
+            assert made.status_code == 201, made.text
+
+        with psycopg.connect(postgres_server_url, autocommit=False) as elsewhere:
+            elsewhere.execute("SELECT pg_current_xact_id()")  # holds a transaction id, open
+            await deposit(7)
+            assert await amounts() == [100, 7]
+        async with scratch.database.engine.connect() as here:
+            await here.execute(text("SELECT pg_current_xact_id()"))  # open here, and older
+            await deposit(8)
+            assert await amounts() == [100, 7]
+            await here.rollback()
+        assert await amounts() == [100, 7, 8]
 
 
 async def register(

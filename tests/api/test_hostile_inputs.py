@@ -57,6 +57,8 @@ EXAMPLE_BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "budget_cap": 100,
         "quorum": 1,
         "due_at": "{future}",
+        "verification_window_seconds": 3600,
+        "sdg_targets": ["6.1"],
     },
     ("POST", "/v1/challenges/{challenge_id}/pledges"): {
         "amount": 10,
@@ -66,6 +68,7 @@ EXAMPLE_BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "expires_at": "{later}",
         "earmark": {"milestone_ids": ["{open_milestone_id}"], "sdg_targets": ["6.1"]},
         "on_expiry": "refund",
+        "on_completion": "refund",
         "anonymous": False,
     },
     ("POST", "/v1/swarms"): {"name": "S", "members": [{"org_id": "{org_id}", "share_bps": 10_000}]},
@@ -85,11 +88,18 @@ EXAMPLE_BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "note": "n",
     },
     ("POST", "/v1/webhooks"): {"url": "http://127.0.0.1:9/hook", "event_types": ["pledge.created"]},
+    ("POST", "/v1/milestones/{milestone_id}/retender"): {
+        "due_at": "{future}",
+        "target": 10,
+        "budget_cap": 100,
+        "quorum": 1,
+    },
 }
 # Path parameters that name a different object than the world's default for that name.
 PATH_OVERRIDES: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/v1/milestones/{milestone_id}/bids"): {"milestone_id": "open_milestone_id"},
     ("PUT", "/v1/milestones/{milestone_id}/verifiers"): {"milestone_id": "open_milestone_id"},
+    ("POST", "/v1/milestones/{milestone_id}/retender"): {"milestone_id": "ended_milestone_id"},
 }
 REQUIRED_QUERY = {"first": "1", "second": "1"}
 
@@ -179,6 +189,33 @@ async def _hosted_challenge(client: httpx.AsyncClient) -> tuple[OrgHandle, str]:
     return host, challenge["id"]
 
 
+async def _not_achieved(
+    client: httpx.AsyncClient,
+    steward: OrgHandle,
+    lead: OrgHandle,
+    verifier: OrgHandle,
+    ids: dict[str, str],
+    challenge: dict[str, Any],
+) -> str:
+    """A milestone of the org's challenge verified at 0: not achieved, so re-tenderable."""
+    ended, _ = await _awarded(client, steward, lead, verifier, ids, challenge["id"])
+    claim = _ok(
+        await client.post(
+            f"/v1/milestones/{ended}/claims",
+            json={"reported_value": 0, "evidence": [{"uri": "https://e.example/r"}]},
+            headers=lead.headers,
+        )
+    )
+    _ok(
+        await client.post(
+            f"/v1/claims/{claim['id']}/attestations",
+            json={"verdict": "approve", "value": 0},
+            headers=verifier.headers,
+        )
+    )
+    return ended
+
+
 async def build_world(client: httpx.AsyncClient) -> World:
     """The org (every role) stewards an open challenge it funded. On another steward's
     challenge its swarm won one milestone (claims go there), and it verifies a second, won
@@ -228,6 +265,7 @@ async def build_world(client: httpx.AsyncClient) -> World:
     )
     ids["claim_id"] = claim["id"]
     ids["open_milestone_id"] = await _milestone(client, challenge["id"], org)
+    ids["ended_milestone_id"] = await _not_achieved(client, org, lead, verifier, ids, challenge)
     hook = await client.post(
         "/v1/webhooks",
         json={"url": "http://127.0.0.1:9/hook", "event_types": ["*"]},

@@ -165,15 +165,19 @@ async def test_a_met_threshold_is_matched_too(client: httpx.AsyncClient) -> None
     match = (
         await pledge(client, sponsor, challenge["id"], kind="match", amount=10_000, match_ratio=2)
     ).json()
-    await pledge(
+    # A threshold must exceed the pledge's own amount (API.md, round 2): 3,000 is reached
+    # only with the 2,000 the match draws on it (the joint greatest fixed point).
+    met = await pledge(
         client,
         a,
         challenge["id"],
         kind="threshold",
         amount=1_000,
-        threshold_amount=1_000,
+        threshold_amount=3_000,
         deadline=future(),
     )
+    assert met.status_code == 201, met.text
+    assert met.json()["status"] == "active"
     assert (await read_pledge(client, match["id"]))["available"] == 2_000
 
 

@@ -25,10 +25,11 @@ async def test_demo_creates_a_balanced_market_once(
     assert len(listed) == 3
     kisumu = next(c for c in listed if c["region"] == "KE-17")
     # 152,500.00 pledged; boreholes verified at 31 of 40 pay 77.5% of the 100,000.00 bid, the
-    # rest returns; 20,000.00 sits in escrow for water quality.
+    # rest returns; 20,000.00 sits in escrow for water quality; 3,000.00 rolled over from the
+    # completed Machakos challenge.
     assert kisumu["totals"] == {
         "held": 0,
-        "available": 5_500_000,
+        "available": 5_800_000,
         "allocated": 2_000_000,
         "paid": 7_750_000,
         "returned": 0,
@@ -36,6 +37,16 @@ async def test_demo_creates_a_balanced_market_once(
     milestones = (await client.get(f"/v1/challenges/{kisumu['id']}/milestones")).json()
     paid = next(m for m in milestones if m["status"] == "paid")
     assert sorted(split["amount"] for split in paid["payout"]["splits"]) == [3_100_000, 4_650_000]
+    (machakos,) = (await client.get("/v1/challenges?status=completed")).json()["items"]
+    # 20,000.00 pledged, the 15,000.00 award paid in full; the County's 2,000.00 came back,
+    # the Aqua Foundation's 3,000.00 went on to Kisumu.
+    assert machakos["totals"] == {
+        "held": 0,
+        "available": 0,
+        "allocated": 0,
+        "paid": 1_500_000,
+        "returned": 200_000,
+    }
     funder = next(k for k in keys if k.org == "Aqua Foundation")
     me = await client.get("/v1/me", headers={"Authorization": f"Bearer {funder.secret}"})
     assert me.json()["name"] == "Aqua Foundation"

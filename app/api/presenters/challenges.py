@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.api.schemas.market import ChallengeOut, MilestoneOut, PayoutOut, TotalsOut
+from app.api.schemas.challenges import ChallengeOut, TotalsOut
+from app.api.schemas.milestones import MilestoneOut, OutcomeOut, PayoutOut
 from app.domain.flows.totals import Totals
 from app.domain.store.challenges import Challenge
 from app.domain.store.milestones import Milestone
@@ -29,6 +30,15 @@ def challenge_out(item: ChallengeWithTotals) -> ChallengeOut:
     )
 
 
-def milestone_out(milestone: Milestone, payout: dict[str, Any] | None = None) -> MilestoneOut:
+def milestone_out(
+    milestone: Milestone,
+    payout: dict[str, Any] | None = None,
+    outcome: dict[str, str] | None = None,
+) -> MilestoneOut:
     out = MilestoneOut.model_validate(milestone)
-    return out.model_copy(update={"payout": PayoutOut.model_validate(payout) if payout else None})
+    return out.model_copy(
+        update={
+            "payout": PayoutOut.model_validate(payout) if payout else None,
+            "outcome": OutcomeOut.model_validate(outcome) if outcome else None,
+        }
+    )

@@ -4,8 +4,15 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.api.schemas.delivery import AttestationOut, SwarmMemberOut, SwarmOut
-from app.domain.delivery import swarms
+from app.api.schemas.delivery import (
+    AttestationOut,
+    ClaimAttestationOut,
+    ClaimOut,
+    EvidenceOut,
+    SwarmMemberOut,
+    SwarmOut,
+)
+from app.domain.delivery import claims, swarms
 from app.domain.store.claims import Attestation, Claim
 from app.domain.store.swarms import Swarm, SwarmMember
 
@@ -28,6 +35,27 @@ def swarm_out(item: SwarmView) -> SwarmOut:
     )
 
 
+ClaimView = tuple[Claim, list[Attestation]]
+
+
+async def claim_view(session: AsyncSession, claim: Claim) -> ClaimView:
+    return claim, await claims.attestations_of(session, claim)
+
+
+def claim_out(item: ClaimView) -> ClaimOut:
+    claim, attestations = item
+    return ClaimOut(
+        id=claim.id,
+        milestone_id=claim.milestone_id,
+        status=claim.status,
+        reported_value=claim.reported_value,
+        evidence=[EvidenceOut.model_validate(e) for e in claim.evidence],
+        verify_by=claim.verify_by,
+        attestations=[ClaimAttestationOut.model_validate(a) for a in attestations],
+        created_at=claim.created_at,
+    )
+
+
 def attestation_out(item: tuple[Attestation, Claim]) -> AttestationOut:
     attestation, claim = item
     return AttestationOut(
@@ -36,5 +64,6 @@ def attestation_out(item: tuple[Attestation, Claim]) -> AttestationOut:
         verifier_org_id=attestation.verifier_org_id,
         verdict=attestation.verdict,
         value=attestation.value,
+        counted=attestation.counted,
         claim_status=claim.status,
     )

@@ -7,7 +7,8 @@ from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.api.schemas.market import EarmarkOut, PayoutSplitOut, PledgeOut
+from app.api.schemas.milestones import PayoutSplitOut
+from app.api.schemas.pledges import EarmarkOut, PledgeOut
 from app.domain.identity.caller import Caller
 from app.domain.pledges.rules import BPS
 from app.domain.pledges.service import shows_funder
@@ -55,6 +56,7 @@ def pledge_out(item: PledgeView) -> PledgeOut:
         ),
         expires_at=pledge.expires_at,
         on_expiry=pledge.on_expiry,
+        on_completion=pledge.on_completion,
         rollover_challenge_id=pledge.rollover_challenge_id,
         rolled_into_pledge_id=pledge.rolled_into_pledge_id,
         anonymous=pledge.anonymous,

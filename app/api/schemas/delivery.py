@@ -78,12 +78,27 @@ class EvidenceOut(ResponseModel):
     note: str | None = None
 
 
+class ClaimAttestationOut(ResponseModel):
+    verifier_org_id: uuid.UUID
+    verdict: Literal["approve", "reject"]
+    value: int | None
+    counted: bool = Field(
+        description="false for an attestation made after the claim was "
+        "decided, or by a verifier no longer assigned"
+    )
+    created_at: datetime
+
+
 class ClaimOut(ResponseModel):
     id: uuid.UUID
     milestone_id: uuid.UUID
     status: Literal["submitted", "verified", "rejected"]
     reported_value: int
     evidence: list[EvidenceOut]
+    verify_by: datetime | None = Field(
+        description="Until when the assigned verifiers may attest the claim"
+    )
+    attestations: list[ClaimAttestationOut] = Field(default_factory=list)
     created_at: datetime
 
 
@@ -99,4 +114,5 @@ class AttestationOut(ResponseModel):
     verifier_org_id: uuid.UUID
     verdict: Literal["approve", "reject"]
     value: int | None
+    counted: bool
     claim_status: Literal["submitted", "verified", "rejected"]

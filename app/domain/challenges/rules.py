@@ -38,7 +38,7 @@ _SDG_CODE = re.compile(r"^(\d{1,2})\.(\d{1,2}|[a-d])$")
 CHALLENGE_TRANSITIONS: dict[str, dict[str, str]] = {
     "open": {"draft": "open"},
     "close": {"open": "closed"},
-    "complete": {"closed": "completed"},
+    "complete": {"open": "completed", "closed": "completed"},
     "cancel": {"draft": "cancelled", "open": "cancelled", "closed": "cancelled"},
 }
 

@@ -117,9 +117,16 @@ async def list_challenges(
     after: tuple[datetime, uuid.UUID] | None,
     limit: int,
     past_draft: bool = False,
+    text: str | None = None,
 ) -> list[Challenge]:
     """Newest first; `sdg` is a goal ("6") or a target ("6.1"); `region` a country or
-    subdivision."""
+    subdivision; `text` words that must all appear in the title or description."""
     return await ChallengeRepository(session).page(
-        status=status, sdg=sdg, region=region, after=after, limit=limit, past_draft=past_draft
+        status=status,
+        sdg=sdg,
+        region=region,
+        after=after,
+        limit=limit,
+        past_draft=past_draft,
+        words=text.split() if text else [],
     )

@@ -59,6 +59,14 @@ async def submit_bid(
             f"The bid of {amount} exceeds the milestone's budget cap of {milestone.budget_cap}.",
             code="amount_over_budget",
         )
+    members = await SwarmRepository(session).member_ids([swarm_id])
+    verifying = sorted(str(m) for m in members if str(m) in milestone.verifier_org_ids)
+    if verifying:
+        raise Conflict(
+            f"Members {verifying} of the swarm are the milestone's verifiers: a swarm cannot "
+            "bid on work its members verify.",
+            code="conflict_of_interest",
+        )
     bid = Bid(
         id=uuid.uuid4(),
         milestone_id=milestone_id,
@@ -114,11 +122,16 @@ async def withdraw_bid(session: AsyncSession, caller: Caller | None, bid_id: uui
     return bid
 
 
-def _eligible(pledge: Pledge, milestone_id: uuid.UUID) -> bool:
-    earmarked = pledge.earmark_milestone_ids
-    return pledge.status in ("active", "exhausted") and (
-        not earmarked or str(milestone_id) in earmarked
-    )
+def _eligible(pledge: Pledge, milestone: Milestone, lineage: list[uuid.UUID]) -> bool:
+    """A pledge funds a milestone unless its earmarks say otherwise: earmarked milestones
+    (or a re-tender of one: `lineage`), and SDG targets the milestone is tagged with."""
+    if pledge.status not in ("active", "exhausted"):
+        return False
+    milestones = pledge.earmark_milestone_ids
+    if milestones and not {str(m) for m in lineage} & set(milestones):
+        return False
+    targets = pledge.earmark_sdg_targets
+    return not targets or bool(set(targets) & set(milestone.sdg_targets))
 
 
 async def _check_conflicts(
@@ -161,10 +174,11 @@ async def award_bid(session: AsyncSession, caller: Caller | None, bid_id: uuid.U
 async def _escrow(
     session: AsyncSession, challenge: Challenge, milestone: Milestone, bid: Bid
 ) -> None:
+    lineage = await MilestoneRepository(session).lineage(milestone)
     pledges = [
         p
         for p in await PledgeRepository(session).lock_fundable(challenge.id)
-        if _eligible(p, milestone.id)
+        if _eligible(p, milestone, lineage)
     ]
     ledger = Ledger(session)
     balances = await ledger.balances(chart.pledge_account_id(p.id, p.currency) for p in pledges)

@@ -1,8 +1,11 @@
 """A milestone's life in one place: its state machine, and every way it ends.
 
     draft -> open -> awarded -> claimed -> verified -> paid
-    awarded, claimed -> failed (no verified claim by the due date; the challenge cancelled)
-    draft, open -> cancelled (the challenge cancelled)
+                                claimed -> awarded (the claim was rejected)
+                                           verified -> not_achieved (the outcome pays nothing)
+    awarded -> failed (no claim submitted by the due date); awarded, claimed -> failed (the
+    challenge cancelled); draft, open -> cancelled (the challenge cancelled or completed).
+    failed, not_achieved, paid below target -> re-tendered as a new open milestone.
 
 `MILESTONE_TRANSITIONS` is the one table of allowed moves and `advance` the only way a
 milestone changes state. However a milestone ends (paid by `payouts`, failed or cancelled
@@ -36,7 +39,11 @@ from app.domain.pledges import settlement
 from app.domain.store.bids import Bid, BidRepository
 from app.domain.store.challenges import Challenge, ChallengeRepository
 from app.domain.store.claims import ClaimRepository
-from app.domain.store.milestones import Milestone, MilestoneRepository
+from app.domain.store.milestones import (
+    DEFAULT_VERIFICATION_WINDOW_SECONDS,
+    Milestone,
+    MilestoneRepository,
+)
 from app.domain.store.pledges import PledgeRepository
 from app.ledger import Ledger, Posting, derived_id
 from app.sql.types import utcnow
@@ -46,11 +53,17 @@ MILESTONE_TRANSITIONS: dict[str, dict[str, str]] = {
     "claim": {"awarded": "claimed"},
     "verify": {"claimed": "verified"},
     "pay": {"verified": "paid"},
+    "not_achieve": {"verified": "not_achieved"},
     "reject_claim": {"claimed": "awarded"},
     "fail": {"awarded": "failed", "claimed": "failed"},
     "cancel": {"draft": "cancelled", "open": "cancelled"},
+    # Re-tendering leaves the milestone as it is and opens a new one in its place.
+    "retender": {"failed": "failed", "not_achieved": "not_achieved", "paid": "paid"},
 }
-LATE_STATUSES = ("awarded", "claimed")
+# Milestones whose money is still moving: a challenge cannot complete while one is.
+IN_DELIVERY = ("awarded", "claimed", "verified", "payout_pending", "disputed")
+# Milestones with escrow that fail when their challenge is cancelled.
+ESCROWED = ("awarded", "claimed")
 
 
 def advance(milestone: Milestone, action: str) -> None:
@@ -65,6 +78,10 @@ def step_id(milestone_id: uuid.UUID, step: str) -> uuid.UUID:
     return derived_id(milestone_id, step)
 
 
+def allows(action: str, status: str) -> bool:
+    return status in MILESTONE_TRANSITIONS.get(action, {})
+
+
 @dataclass(frozen=True)
 class MilestoneSpec:
     title: str
@@ -76,6 +93,8 @@ class MilestoneSpec:
     budget_cap: int
     quorum: int
     due_at: datetime
+    verification_window_seconds: int = DEFAULT_VERIFICATION_WINDOW_SECONDS
+    sdg_targets: tuple[str, ...] = ()
 
 
 async def create_milestone(
@@ -88,6 +107,13 @@ async def create_milestone(
         raise InvalidState("challenge", challenge_id, challenge.status, "given milestones")
     if spec.due_at <= utcnow():
         raise Unprocessable("due_at must be in the future.", code="invalid_due_at")
+    outside = sorted(set(spec.sdg_targets) - set(challenge.sdg_targets))
+    if outside:
+        raise Unprocessable(
+            f"The milestone's sdg_targets {outside} are not targets of its challenge "
+            f"({', '.join(challenge.sdg_targets)}).",
+            code="invalid_sdg_target",
+        )
     milestone = Milestone(
         id=uuid.uuid4(),
         challenge_id=challenge_id,
@@ -102,6 +128,8 @@ async def create_milestone(
         due_at=spec.due_at,
         status="open",
         verifier_org_ids=[],
+        verification_window_seconds=spec.verification_window_seconds,
+        sdg_targets=sorted(set(spec.sdg_targets)),
         created_at=utcnow(),
     )
     MilestoneRepository(session).add(milestone)
@@ -175,7 +203,9 @@ async def fail_milestone(
     """An awarded or claimed milestone fails: its escrows return, open claims are rejected.
     The caller holds the challenge's and the milestone's locks."""
     advance(milestone, "fail")
-    await milestone_failed(session, milestone, "due date passed" if reason is None else reason)
+    await milestone_failed(
+        session, milestone, "no claim by the due date" if reason is None else reason
+    )
     escrows = await balances_of(session, milestone, challenge.currency)
     await return_escrows(session, milestone, challenge.currency, dict(escrows), "failed")
     swarm_id = await BidRepository(session).swarm_of(milestone.awarded_bid_id)
@@ -186,10 +216,12 @@ async def fail_milestone(
 
 
 async def fail_overdue_milestones(database: Transactor, now: datetime) -> int:
-    """Due work: awarded or claimed milestones past their due date fail; escrows return."""
+    """Due work: an awarded milestone past its due date with no claim waiting for its
+    verifiers fails and its escrow returns. (A claim submitted in time waits for its
+    verifiers, however slow: it is decided by attestations, never by the clock.)"""
 
     async def find(session: AsyncSession) -> list[uuid.UUID]:
-        overdue = await MilestoneRepository(session).overdue(now, LATE_STATUSES, DUE_BATCH)
+        overdue = await MilestoneRepository(session).overdue(now, ("awarded",), DUE_BATCH)
         return [m.id for m in overdue]
 
     async def fail(session: AsyncSession, milestone_id: uuid.UUID) -> bool:
@@ -201,7 +233,9 @@ async def fail_overdue_milestones(database: Transactor, now: datetime) -> int:
             return False
         challenge = claimed[found.challenge_id]
         milestone = await MilestoneRepository(session).lock(milestone_id, challenge_id=challenge.id)
-        if milestone.status not in LATE_STATUSES or milestone.due_at > now:
+        if milestone.status != "awarded" or milestone.due_at > now:
+            return False
+        if await ClaimRepository(session).submitted_of(milestone.id):
             return False
         await fail_milestone(session, milestone, challenge)
         return True
@@ -229,7 +263,7 @@ async def end_milestones(session: AsyncSession, challenge: Challenge, reason: st
     for milestone in milestones:
         await reject_bids(session, milestone, waiting)
     for milestone in milestones:
-        if milestone.status in LATE_STATUSES:
+        if milestone.status in ESCROWED:
             await fail_milestone(session, milestone, challenge, reason)
         elif milestone.status in ("draft", "open"):
             advance(milestone, "cancel")

@@ -82,10 +82,22 @@ async def pay(
     )
     claim.status = "verified"
     advance(milestone, "verify")
-    advance(milestone, "pay")
     await claim_event(
         session, "claim.verified", claim, milestone, bid.swarm_id, outcome_value=_decimal(value)
     )
+    if payout == 0:
+        advance(milestone, "not_achieve")
+        await claim_event(
+            session,
+            "milestone.not_achieved",
+            claim,
+            milestone,
+            bid.swarm_id,
+            outcome_value=_decimal(value),
+            outcome_fraction=_decimal(fraction),
+        )
+        return
+    advance(milestone, "pay")
     funders = await PledgeRepository(session).funders_of(p for p, d in plan.draws.items() if d)
     await claim_event(
         session,
@@ -126,7 +138,9 @@ async def _payout_parts(
 
 
 def payout_view(payout: Payout | None) -> dict[str, Any] | None:
-    if payout is None:
+    """What a milestone paid; None until it paid something (a verified outcome that pays
+    nothing leaves the milestone not_achieved, with its outcome but no payout)."""
+    if payout is None or payout.amount == 0:
         return None
     return {
         "amount": payout.amount,
@@ -136,13 +150,18 @@ def payout_view(payout: Payout | None) -> dict[str, Any] | None:
     }
 
 
-async def payout_of(session: AsyncSession, milestone_id: uuid.UUID) -> dict[str, Any] | None:
-    return payout_view(await ClaimRepository(session).payout_of(milestone_id))
+def outcome_view(payout: Payout | None) -> dict[str, str] | None:
+    """The verified outcome of a milestone (paid or not achieved)."""
+    if payout is None:
+        return None
+    return {"value": payout.outcome_value, "fraction": payout.outcome_fraction}
 
 
-async def payouts_of(
+async def results_of(
     session: AsyncSession, milestone_ids: list[uuid.UUID]
-) -> dict[uuid.UUID, dict[str, Any] | None]:
-    """The payouts of many milestones in one query."""
+) -> dict[uuid.UUID, tuple[dict[str, Any] | None, dict[str, str] | None]]:
+    """(payout, outcome) of many milestones, in one query."""
     found = await ClaimRepository(session).payouts_of(milestone_ids)
-    return {mid: payout_view(found.get(mid)) for mid in milestone_ids}
+    return {
+        mid: (payout_view(found.get(mid)), outcome_view(found.get(mid))) for mid in milestone_ids
+    }

@@ -1,8 +1,12 @@
 """The event feed: an organisation's events, oldest first, by an unbroken cursor.
 
 Events are ordered by (writer's transaction id, sequence). A reader only returns events of
-transactions older than every transaction still running (PostgreSQL's snapshot xmin), so an
-event that commits late can never land behind a cursor a client already holds.
+transactions older than every transaction still running in this database, so an event that
+commits late can never land behind a cursor a client already holds. Transactions of other
+databases of the same PostgreSQL cluster cannot write our events, so they do not hold the
+feed back (the snapshot's in-progress ids are matched to this database's sessions through
+pg_stat_activity, which shows them for sessions of the reader's own role: every process that
+writes events connects as one role, or holds pg_read_all_stats).
 """
 
 from __future__ import annotations
@@ -16,17 +20,36 @@ from app.domain import policies
 from app.domain.errors import Unprocessable
 from app.domain.events.models import Event, EventRecipient
 from app.domain.identity.caller import Caller
+from app.sql.dialect import is_postgres
 
 MAX_PAGE = 200
 
 
+XID_WRAP = 2**32  # a 64-bit transaction id (xid8) is the epoch and a 32-bit xid
+
+_SNAPSHOT = text(
+    "SELECT pg_snapshot_xmax(s)::text::bigint, "
+    "ARRAY(SELECT x::text::bigint FROM pg_snapshot_xip(s) AS x) "
+    "FROM pg_current_snapshot() AS s"
+)
+_OURS = text(
+    "SELECT backend_xid::text::bigint FROM pg_stat_activity "
+    "WHERE datname = current_database() AND backend_xid IS NOT NULL "
+    "UNION SELECT transaction::text::bigint FROM pg_prepared_xacts "
+    "WHERE database = current_database()"
+)
+
+
 async def _horizon(session: AsyncSession) -> int | None:
-    if session.get_bind().dialect.name != "postgresql":
+    """The oldest transaction id still running in this database (or the next id to be
+    assigned if none is): every event below it has committed or never will. The snapshot is
+    taken first, so an id it lists as running was assigned before the sessions are read."""
+    if not is_postgres(session):
         return None
-    return int(
-        await session.scalar(text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint"))
-        or 0
-    )
+    xmax, running = (await session.execute(_SNAPSHOT)).one()
+    ours = set((await session.scalars(_OURS)).all())
+    here = [xid for xid in running or [] if xid % XID_WRAP in ours]
+    return int(min(here, default=xmax))
 
 
 async def events_for(

@@ -39,6 +39,9 @@ EVENT_TYPES = frozenset(
         "claim.rejected",
         "payout.made",
         "milestone.failed",
+        "milestone.not_achieved",
+        "milestone.retendered",
+        "attestation.recorded",
     }
 )
 

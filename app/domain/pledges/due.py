@@ -151,4 +151,4 @@ async def _roll_over(
     pledge.rolled_into_pledge_id = successor.id
     await session.flush()
     await announce(session, "pledge.created", successor, rolled_from=str(pledge.id))
-    await settlement.settle(session, target, [available])
+    await settlement.settle(session, target, [(pledge.funder_org_id, available)])

@@ -20,21 +20,66 @@ class ThresholdPledge:
     pledge_id: str
     amount: int
     threshold: int
+    funder: str = ""
 
 
-def threshold_fixed_point(committed: int, pending: Sequence[ThresholdPledge]) -> set[str]:
-    """The threshold pledges that are met: the greatest fixed point (DESIGN.md).
+@dataclass(frozen=True, slots=True)
+class MatchPledge:
+    """A match pledge as new money sees it: who made it, its ratio, and its undrawn cap."""
 
-    Start with every pending threshold pledge; the total is the committed money plus all
-    their amounts; drop those whose threshold exceeds the total; repeat until nothing drops.
-    The survivors are met together. The result does not depend on the order of `pending`,
-    grows when `committed` grows (monotone), and is deterministic.
+    pledge_id: str
+    funder: str
+    ratio_bps: int
+    remaining: int
+
+
+def match_draws(
+    contributions: Sequence[tuple[str, int]], matches: Sequence[MatchPledge]
+) -> dict[str, int]:
+    """What each match pledge draws on these (funder, amount) contributions: floor(amount x
+    ratio) of each contribution by another funder (a funder never matches itself), capped by
+    what is left undrawn. Drawing contribution by contribution gives the same totals, in any
+    order: min(cap, sum of the draws)."""
+    drawn = {}
+    for match in matches:
+        wanted = sum(
+            match_draw(amount, match.ratio_bps, match.remaining)
+            for funder, amount in contributions
+            if funder != match.funder
+        )
+        drawn[match.pledge_id] = min(match.remaining, wanted)
+    return drawn
+
+
+def pool_with(
+    committed: int, met: Sequence[ThresholdPledge], matches: Sequence[MatchPledge]
+) -> int:
+    """The challenge's pool if these thresholds were met together: the money committed, their
+    amounts, and the match money their amounts would draw."""
+    contributions = [(p.funder, p.amount) for p in met]
+    drawn = match_draws(contributions, matches)
+    return committed + sum(amount for _, amount in contributions) + sum(drawn.values())
+
+
+def threshold_fixed_point(
+    committed: int, pending: Sequence[ThresholdPledge], matches: Sequence[MatchPledge] = ()
+) -> set[str]:
+    """The threshold pledges that are met: the greatest fixed point (DESIGN.md), over
+    threshold and match pledges together.
+
+    Start with every pending threshold pledge; the pool is the committed money plus all
+    their amounts plus the match money those amounts would draw; drop those whose threshold
+    exceeds the pool; repeat until nothing drops. The survivors are met together: the
+    greatest set of thresholds that can be met at once (the pool only grows with the set,
+    so the union of all sets that can be met together can be too). The result does not
+    depend on the order of `pending`, grows when `committed` grows (monotone), and is
+    deterministic.
     """
     if committed < 0:
         raise ValueError("committed money cannot be negative")
     survivors = {p.pledge_id: p for p in pending}
     while True:
-        total = committed + sum(p.amount for p in survivors.values())
+        total = pool_with(committed, list(survivors.values()), matches)
         keep = {pid: p for pid, p in survivors.items() if p.threshold <= total}
         if len(keep) == len(survivors):
             return set(keep)

@@ -19,7 +19,12 @@ from app.domain.identity.caller import Caller
 from app.domain.money import chart, kinds
 from app.domain.pledges import settlement
 from app.domain.pledges.announce import announce
-from app.domain.pledges.terms import PledgeSpec, check_terms, ratio_bps
+from app.domain.pledges.terms import (
+    PledgeSpec,
+    check_funder_independent,
+    check_terms,
+    ratio_bps,
+)
 from app.domain.store.challenges import ChallengeRepository
 from app.domain.store.pledges import Pledge, PledgeRepository
 from app.ledger import Ledger, LimitExceeded
@@ -68,6 +73,7 @@ async def create_pledge(
     if challenge.status != "open":
         raise InvalidState("challenge", challenge_id, challenge.status, "pledged to")
     await check_terms(session, challenge, spec)
+    await check_funder_independent(session, challenge, caller.org_id)
     pledge = Pledge(
         id=uuid.uuid4(),
         challenge_id=challenge.id,
@@ -83,6 +89,7 @@ async def create_pledge(
         earmark_sdg_targets=sorted(set(spec.earmark_sdg_targets)),
         expires_at=spec.expires_at,
         on_expiry=spec.on_expiry,
+        on_completion=spec.on_completion,
         rollover_challenge_id=spec.rollover_challenge_id,
         anonymous=spec.anonymous,
         created_at=utcnow(),
@@ -93,7 +100,8 @@ async def create_pledge(
     PledgeRepository(session).add(pledge)
     await session.flush()
     await announce(session, "pledge.created" if spec.kind == "direct" else "pledge.held", pledge)
-    await settlement.settle(session, challenge, [pledge.amount] if spec.kind == "direct" else [])
+    new_money = [(pledge.funder_org_id, pledge.amount)] if spec.kind == "direct" else []
+    await settlement.settle(session, challenge, new_money)
     return pledge
 
 

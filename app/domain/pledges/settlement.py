@@ -18,11 +18,18 @@ from app.domain.errors import invariant
 from app.domain.flows import record as record_flow
 from app.domain.money import chart, kinds
 from app.domain.pledges.announce import announce
-from app.domain.pledges.rules import ThresholdPledge, match_draw, threshold_fixed_point
+from app.domain.pledges.rules import (
+    MatchPledge,
+    ThresholdPledge,
+    match_draw,
+    threshold_fixed_point,
+)
 from app.domain.store import locks
 from app.domain.store.challenges import Challenge
 from app.domain.store.pledges import ENDED_STATUSES, Pledge, PledgeRepository
 from app.ledger import Ledger, derived_id
+
+Contribution = tuple[uuid.UUID, int]  # (funder org id, amount) of new money in a challenge
 
 
 def step_id(pledge_id: uuid.UUID, step: str) -> uuid.UUID:
@@ -35,13 +42,17 @@ async def _accounts(ledger: Ledger, pledge: Pledge) -> tuple[uuid.UUID, uuid.UUI
     return wallet.id, account.id
 
 
-async def _draw_match(ledger: Ledger, pledge: Pledge, contribution: int) -> int:
-    """Post what a match pledge owes for one contribution; re-hold the rest of its cap."""
+async def _draw_match(ledger: Ledger, pledge: Pledge, contribution: Contribution) -> int:
+    """Post what a match pledge owes for one contribution (nothing for its own funder's
+    money: a funder never matches itself); re-hold the rest of its cap."""
+    funder, amount = contribution
     if pledge.hold_entry_id is None or pledge.match_ratio_bps is None:
+        return 0
+    if funder == pledge.funder_org_id:
         return 0
     wallet_id, account_id = await _accounts(ledger, pledge)
     remaining = (await ledger.balance(account_id)).credits_pending
-    drawn = match_draw(contribution, pledge.match_ratio_bps, remaining)
+    drawn = match_draw(amount, pledge.match_ratio_bps, remaining)
     if drawn == 0:
         return 0
     sequence = pledge.hold_sequence
@@ -77,9 +88,28 @@ async def _committed(ledger: Ledger, pledges: Sequence[Pledge]) -> int:
     return sum(b.credits_posted for b in (await ledger.balances(ids)).values())
 
 
-async def settle(session: AsyncSession, challenge: Challenge, contributions: list[int]) -> None:
+async def _undrawn(ledger: Ledger, matches: Sequence[Pledge]) -> list[MatchPledge]:
+    """The match pledges that can still draw, with what is left of their caps."""
+    open_matches = [m for m in matches if m.hold_entry_id is not None and m.match_ratio_bps]
+    ids = {m.id: chart.pledge_account_id(m.id, m.currency) for m in open_matches}
+    balances = await ledger.balances(ids.values())
+    return [
+        MatchPledge(
+            str(m.id),
+            str(m.funder_org_id),
+            m.match_ratio_bps or 0,
+            balances[ids[m.id]].credits_pending if ids[m.id] in balances else 0,
+        )
+        for m in open_matches
+    ]
+
+
+async def settle(
+    session: AsyncSession, challenge: Challenge, contributions: list[Contribution]
+) -> None:
     """New money arrived: match pledges draw on it, then threshold pledges that are now met
-    (the greatest fixed point) are posted, which is new money again, until nothing changes."""
+    (the greatest fixed point over thresholds and the match money meeting them would draw)
+    are posted, which is new money again, until nothing changes."""
     ledger = Ledger(session)
     repository = PledgeRepository(session)
     holding = await repository.lock_holding(challenge.id)
@@ -93,7 +123,11 @@ async def settle(session: AsyncSession, challenge: Challenge, contributions: lis
             break
         met = threshold_fixed_point(
             await _committed(ledger, await repository.lock_live(challenge.id)),
-            [ThresholdPledge(str(p.id), p.amount, p.threshold_amount or 0) for p in waiting],
+            [
+                ThresholdPledge(str(p.id), p.amount, p.threshold_amount or 0, str(p.funder_org_id))
+                for p in waiting
+            ],
+            await _undrawn(ledger, matches),
         )
         if not met:
             break
@@ -109,7 +143,7 @@ async def settle(session: AsyncSession, challenge: Challenge, contributions: lis
                 await record_flow.pledged(session, pledge, pledge.amount)
                 pledge.hold_entry_id, pledge.status = None, "active"
                 await announce(session, "pledge.met", pledge)
-                contributions.append(pledge.amount)
+                contributions.append((pledge.funder_org_id, pledge.amount))
     await session.flush()
 
 
@@ -210,3 +244,91 @@ async def refund_ended(ledger: Ledger, pledges: Sequence[Pledge], occasion: str)
         await announce(
             ledger.session, "pledge.refunded", pledge, returned=returned, reason="escrow returned"
         )
+
+
+async def _roll_into(
+    ledger: Ledger, pledge: Pledge, target: Challenge, held: int, available: int
+) -> Pledge:
+    """A new direct pledge of the same funder on `target` with the pledge's remainder: its
+    available money moves pledge to pledge, what it held (released just before) leaves the
+    wallet again. Returns the successor; the caller settles the target."""
+    session = ledger.session
+    successor = Pledge(
+        id=step_id(pledge.id, "completion-rollover"),
+        challenge_id=target.id,
+        funder_org_id=pledge.funder_org_id,
+        kind="direct",
+        amount=held + available,
+        currency=pledge.currency,
+        status="active",
+        earmark_milestone_ids=[],
+        earmark_sdg_targets=[],
+        on_expiry="refund",
+        on_completion="refund",
+        anonymous=pledge.anonymous,
+        hold_sequence=0,
+    )
+    PledgeRepository(session).add(successor)
+    wallet_id, account_id = await _accounts(ledger, pledge)
+    successor_account = await chart.pledge_account(ledger, successor.id, successor.currency)
+    moves = [(account_id, available, kinds.PLEDGE_ROLLOVER), (wallet_id, held, kinds.PLEDGE)]
+    for source, amount, kind in moves:
+        if amount > 0:
+            await ledger.transfer(
+                entry_id=step_id(pledge.id, f"completion-rollover:{kind}"),
+                debit_account_id=source,
+                credit_account_id=successor_account.id,
+                amount=amount,
+                kind=kind,
+                meta={
+                    "pledge_id": str(successor.id),
+                    "from_pledge_id": str(pledge.id),
+                    **chart.pledge_privacy(successor),
+                },
+            )
+    if available:
+        await record_flow.rolled_over(session, pledge, available)
+    await record_flow.pledged(session, successor, held + available)
+    pledge.rolled_into_pledge_id = successor.id
+    await session.flush()
+    await announce(session, "pledge.created", successor, rolled_from=str(pledge.id))
+    return successor
+
+
+async def settle_completion(
+    session: AsyncSession, challenge: Challenge, targets: dict[uuid.UUID, Challenge]
+) -> None:
+    """At completion: every pledge's remainder (available and held) goes where its
+    `on_completion` says, at once: back to the funder's wallet, or into a new direct pledge
+    of the funder on its rollover challenge when that is open in the same currency (else
+    back to the wallet). `targets` are the rollover challenges, locked by the caller."""
+    ledger = Ledger(session)
+    for pledge in await PledgeRepository(session).lock_live(challenge.id):
+        balance = await ledger.balance(chart.pledge_account_id(pledge.id, pledge.currency))
+        held, available = balance.credits_pending, balance.credit_balance
+        target = targets.get(pledge.rollover_challenge_id) if pledge.rollover_challenge_id else None
+        rolls = (
+            pledge.on_completion == "rollover"
+            and target is not None
+            and target.status == "open"
+            and target.currency == pledge.currency
+            and held + available > 0
+        )
+        voided = await release_hold(ledger, pledge, "completion")
+        if rolls:
+            assert target is not None
+            successor = await _roll_into(ledger, pledge, target, held, available)
+            if pledge.status != "released":
+                pledge.status = "exhausted"
+            await settle(session, target, [(successor.funder_org_id, successor.amount)])
+        else:
+            returned = await return_available(ledger, pledge, kinds.PLEDGE_REFUND)
+            if returned > 0:
+                pledge.status = "refunded"
+                await announce(session, "pledge.refunded", pledge, returned=returned)
+            elif voided:
+                await announce(session, "pledge.released", pledge, reason="challenge completed")
+        if pledge.status == "active":
+            pledge.status = "exhausted"
+        await assert_empty(ledger, pledge)
+    await session.flush()

@@ -12,7 +12,7 @@ from decimal import ROUND_DOWN, Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.domain.errors import Unprocessable
+from app.domain.errors import Conflict, Unprocessable
 from app.domain.pledges.rules import BPS
 from app.domain.store.challenges import Challenge, ChallengeRepository
 from app.domain.store.milestones import MilestoneRepository
@@ -37,8 +37,15 @@ class PledgeSpec:
     earmark_sdg_targets: list[str] = field(default_factory=list)
     expires_at: datetime | None = None
     on_expiry: str = "refund"
+    on_completion: str = "refund"
     rollover_challenge_id: uuid.UUID | None = None
     anonymous: bool = False
+
+    @property
+    def rolls_over(self) -> bool:
+        """Whether any of its remainder can go to another challenge (at expiry or at the
+        challenge's completion)."""
+        return "rollover" in (self.on_expiry, self.on_completion)
 
 
 def ratio_bps(ratio: Decimal) -> int:
@@ -53,6 +60,10 @@ def ratio_bps(ratio: Decimal) -> int:
     return int(bps)
 
 
+def _words(names: list[str]) -> str:
+    return " and ".join(names) if len(names) < 3 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
 def _check_kind(spec: PledgeSpec) -> None:
     needs = KIND_TERMS[spec.kind]
     given = {
@@ -60,14 +71,23 @@ def _check_kind(spec: PledgeSpec) -> None:
         for name in ("threshold_amount", "deadline", "match_ratio")
         if getattr(spec, name) is not None
     }
-    if given != needs:
+    if needs - given:
         raise Unprocessable(
-            f"a {spec.kind} pledge takes {sorted(needs) or 'none'} of threshold_amount, "
-            f"deadline, match_ratio; got {sorted(given)}",
+            f"A {spec.kind} pledge needs {_words(sorted(needs))}.", code="invalid_pledge_terms"
+        )
+    if given - needs:
+        raise Unprocessable(
+            f"A {spec.kind} pledge takes no {_words(sorted(given - needs))}.",
             code="invalid_pledge_terms",
         )
     if spec.deadline is not None and spec.deadline <= utcnow():
         raise Unprocessable("deadline must be in the future.", code="invalid_pledge_terms")
+    if spec.threshold_amount is not None and spec.threshold_amount <= spec.amount:
+        raise Unprocessable(
+            f"threshold_amount ({spec.threshold_amount}) must exceed the pledge's own amount "
+            f"({spec.amount}): a threshold the pledge meets alone is no condition.",
+            code="invalid_pledge_terms",
+        )
 
 
 async def _check_earmarks(session: AsyncSession, challenge: Challenge, spec: PledgeSpec) -> None:
@@ -87,12 +107,34 @@ async def _check_earmarks(session: AsyncSession, challenge: Challenge, spec: Ple
         )
 
 
+# Milestones whose verifiers still decide something: a verifier may not fund their challenge.
+VERIFYING = ("open", "awarded", "claimed", "verified", "payout_pending", "disputed")
+
+
+async def check_funder_independent(
+    session: AsyncSession, challenge: Challenge, funder_org_id: uuid.UUID
+) -> None:
+    """A verifier of one of the challenge's milestones may not become its funder (it would
+    judge outcomes its own money pays for): 409 conflict_of_interest."""
+    verifying = [
+        str(m.id)
+        for m in await MilestoneRepository(session).of_challenge(challenge.id)
+        if m.status in VERIFYING and str(funder_org_id) in m.verifier_org_ids
+    ]
+    if verifying:
+        raise Conflict(
+            f"Conflict of interest: this organisation verifies milestones {verifying} of the "
+            "challenge, so it cannot fund it.",
+            code="conflict_of_interest",
+        )
+
+
 async def check_terms(session: AsyncSession, challenge: Challenge, spec: PledgeSpec) -> None:
     _check_kind(spec)
     await _check_earmarks(session, challenge, spec)
     if spec.expires_at is not None and spec.expires_at <= utcnow():
         raise Unprocessable("expires_at must be in the future.", code="invalid_expiry")
-    if spec.on_expiry == "rollover":
+    if spec.rolls_over:
         target_id = spec.rollover_challenge_id
         target = await ChallengeRepository(session).find(target_id) if target_id else None
         if target is None or target.id == challenge.id or target.currency != challenge.currency:
@@ -102,5 +144,6 @@ async def check_terms(session: AsyncSession, challenge: Challenge, spec: PledgeS
             )
     elif spec.rollover_challenge_id is not None:
         raise Unprocessable(
-            "rollover_challenge_id needs on_expiry 'rollover'.", code="invalid_rollover"
+            "rollover_challenge_id needs on_expiry or on_completion 'rollover'.",
+            code="invalid_rollover",
         )

@@ -55,6 +55,9 @@ class ChallengeTarget(Base):
     goal: Mapped[int] = mapped_column(SmallInteger)
 
 
+MAX_SEARCH_WORDS = 10
+
+
 class ChallengeRepository:
     """The challenges table, for one unit of work."""
 
@@ -119,9 +122,11 @@ class ChallengeRepository:
         after: tuple[datetime, uuid.UUID] | None,
         limit: int,
         past_draft: bool = False,
+        words: Sequence[str] = (),
     ) -> list[Challenge]:
         """Newest first; `sdg` is a goal ("6") or a target ("6.1"); `region` a country or
-        subdivision."""
+        subdivision; every one of `words` in the title or description (case-insensitive;
+        `%` and `_` match themselves)."""
         query = select(Challenge).order_by(Challenge.created_at.desc(), Challenge.id.desc())
         if status is not None:
             query = query.where(Challenge.status == status)
@@ -136,6 +141,12 @@ class ChallengeRepository:
         if region is not None:
             field = Challenge.region_country if len(region) == 2 else Challenge.region
             query = query.where(field == region)
+        for word in words[:MAX_SEARCH_WORDS]:
+            pattern = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            query = query.where(
+                Challenge.title.ilike(pattern, escape="\\")
+                | Challenge.description.ilike(pattern, escape="\\")
+            )
         if after is not None:
             created_at, last_id = after
             query = query.where(

@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     ForeignKey,
     Index,
     String,
@@ -20,6 +21,7 @@ from sqlalchemy import (
     UniqueConstraint,
     Uuid,
     select,
+    true,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
@@ -39,6 +41,7 @@ class Claim(Base):
     status: Mapped[str] = mapped_column(String(16))
     reported_value: Mapped[int] = mapped_column(BigInteger)
     evidence: Mapped[list[dict[str, str]]] = mapped_column(JSON)
+    verify_by: Mapped[datetime | None] = mapped_column(UtcDateTime)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
@@ -52,6 +55,7 @@ class Attestation(Base):
     verdict: Mapped[str] = mapped_column(String(8))
     value: Mapped[int | None] = mapped_column(BigInteger)
     note: Mapped[str | None] = mapped_column(Text)
+    counted: Mapped[bool] = mapped_column(Boolean, server_default=true(), default=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 

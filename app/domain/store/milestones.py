@@ -9,7 +9,18 @@ import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, Uuid, select
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    Uuid,
+    select,
+    text,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -18,12 +29,18 @@ from app.domain.errors import NotFound
 from app.domain.store import locks
 from app.sql.types import UtcDateTime, utcnow
 
+MAX_LINEAGE = 100  # re-tenders of re-tenders followed for earmarks
+DEFAULT_VERIFICATION_WINDOW_SECONDS = 604_800  # a week for verifiers after the due date
+
 
 class Milestone(Base):
     """A measurable outcome of a challenge that a swarm can bid on and be paid for."""
 
     __tablename__ = "milestones"
-    __table_args__ = (Index("ix_milestones_challenge_id_created_at", "challenge_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_milestones_challenge_id_created_at", "challenge_id", "created_at"),
+        Index("ix_milestones_retender_of", "retender_of"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     challenge_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("challenges.id"))
@@ -39,6 +56,11 @@ class Milestone(Base):
     status: Mapped[str] = mapped_column(String(16))
     verifier_org_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
     awarded_bid_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    verification_window_seconds: Mapped[int] = mapped_column(
+        Integer, server_default=text("604800"), default=DEFAULT_VERIFICATION_WINDOW_SECONDS
+    )
+    sdg_targets: Mapped[list[str]] = mapped_column(JSON, server_default=text("'[]'"), default=list)
+    retender_of: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
@@ -101,6 +123,24 @@ class MilestoneRepository:
         for milestone in rows:
             found.setdefault(milestone.challenge_id, []).append(milestone)
         return found
+
+    async def retendered_as(self, milestone_id: uuid.UUID) -> Milestone | None:
+        """The milestone that re-tenders this one, if any."""
+        return await self.session.scalar(
+            select(Milestone).where(Milestone.retender_of == milestone_id).limit(1)
+        )
+
+    async def lineage(self, milestone: Milestone) -> list[uuid.UUID]:
+        """The milestone and every milestone it re-tenders, newest first (bounded: a chain
+        of re-tenders longer than MAX_LINEAGE is cut there)."""
+        chain = [milestone.id]
+        current = milestone.retender_of
+        while current is not None and len(chain) < MAX_LINEAGE:
+            chain.append(current)
+            current = await self.session.scalar(
+                select(Milestone.retender_of).where(Milestone.id == current)
+            )
+        return chain
 
     async def ids_in_challenge(
         self, challenge_id: uuid.UUID, milestone_ids: Iterable[uuid.UUID]

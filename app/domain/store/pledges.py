@@ -74,6 +74,9 @@ class Pledge(Base):
     earmark_sdg_targets: Mapped[list[str]] = mapped_column(JSON, default=list)
     expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     on_expiry: Mapped[str] = mapped_column(String(16), default="refund")
+    on_completion: Mapped[str] = mapped_column(
+        String(16), server_default="refund", default="refund"
+    )
     rollover_challenge_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     rolled_into_pledge_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -153,6 +156,25 @@ class PledgeRepository:
         return await self._locked(
             challenge_id, Pledge.status.in_(("active", "exhausted")), Pledge.id
         )
+
+    async def completion_targets(self, challenge_id: uuid.UUID) -> set[uuid.UUID]:
+        """The challenges the live pledges of this one roll over into at its completion."""
+        rows = await self.session.scalars(
+            select(Pledge.rollover_challenge_id).where(
+                Pledge.challenge_id == challenge_id,
+                Pledge.status.in_(LIVE_STATUSES),
+                Pledge.on_completion == "rollover",
+                Pledge.rollover_challenge_id.is_not(None),
+            )
+        )
+        return {target for target in rows if target is not None}
+
+    async def funders_of_challenge(self, challenge_id: uuid.UUID) -> set[uuid.UUID]:
+        """Every organisation that ever pledged to the challenge (conflicts of interest)."""
+        rows = await self.session.scalars(
+            select(Pledge.funder_org_id).where(Pledge.challenge_id == challenge_id).distinct()
+        )
+        return set(rows)
 
     async def ids_of_challenge(self, challenge_id: uuid.UUID) -> list[uuid.UUID]:
         return list(

@@ -1,0 +1,78 @@
+"""Pledges on the wire."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, Field, PlainSerializer, StrictBool
+
+from app.api.schemas.base import AmountMinor, RequestModel, ResponseModel
+from app.api.schemas.challenges import SdgTarget
+from app.api.schemas.milestones import PayoutSplitOut
+
+Ratio = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
+Remainder = Literal["refund", "rollover"]
+
+
+class Earmark(RequestModel):
+    milestone_ids: list[uuid.UUID] = Field(default_factory=list, max_length=50)
+    sdg_targets: list[SdgTarget] = Field(default_factory=list, max_length=20)
+
+
+class PledgeCreate(RequestModel):
+    amount: AmountMinor
+    kind: Literal["direct", "threshold", "match"]
+    threshold_amount: AmountMinor | None = None
+    deadline: AwareDatetime | None = None
+    match_ratio: Annotated[Decimal, Field(gt=0, le=100, max_digits=10, decimal_places=4)] | None = (
+        None
+    )
+    earmark: Earmark | None = None
+    expires_at: AwareDatetime | None = None
+    on_expiry: Remainder = "refund"
+    on_completion: Remainder = Field(
+        default="refund",
+        description="Where the remainder goes when the challenge completes: back to the "
+        "wallet, or into a new direct pledge on rollover_challenge_id.",
+    )
+    rollover_challenge_id: uuid.UUID | None = None
+    anonymous: StrictBool = False
+
+
+class EarmarkOut(ResponseModel):
+    milestone_ids: list[uuid.UUID]
+    sdg_targets: list[str]
+
+
+class PledgeOut(ResponseModel):
+    id: uuid.UUID
+    challenge_id: uuid.UUID
+    funder_org_id: uuid.UUID | None = Field(
+        description="null on anonymous pledges, except to the funder and the admin"
+    )
+    kind: Literal["direct", "threshold", "match"]
+    amount: int
+    currency: str
+    status: Literal["held", "active", "exhausted", "released", "expired", "refunded"]
+    held: int
+    available: int
+    allocated: int
+    paid: int
+    returned: int
+    threshold_amount: int | None
+    deadline: datetime | None
+    match_ratio: Ratio | None
+    earmark: EarmarkOut
+    expires_at: datetime | None
+    on_expiry: Remainder
+    on_completion: Remainder
+    rollover_challenge_id: uuid.UUID | None
+    rolled_into_pledge_id: uuid.UUID | None
+    anonymous: bool
+    paid_to: list[PayoutSplitOut] = Field(
+        default_factory=list, description="Which organisations this pledge's money paid"
+    )
+    created_at: datetime
