@@ -14,6 +14,8 @@ from starlette.responses import Response
 from app.api.deps import DatabaseDep
 from app.api.docs import error_responses
 from app.api.etag import json_with_etag
+from app.api.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_int_cursor, encode_cursor
+from app.api.schemas.base import Page
 from app.api.schemas.public import (
     ConsistencyProofOut,
     FlowsOut,
@@ -83,6 +85,27 @@ async def tree_head(
     async with database.read() as session:
         head = await public_log.tree_head(session, _signer(request), tree_size)
     return json_with_etag(request, TreeHeadOut.model_validate(head, from_attributes=True))
+
+
+@router.get(
+    "/ledger/tree-heads",
+    response_model=Page[TreeHeadOut],
+    responses=error_responses(404, 422),
+    summary="Every signed tree head, newest (largest tree_size) first: the sizes to ask "
+    "proofs for (public)",
+)
+async def tree_heads(
+    request: Request, database: DatabaseDep, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
+) -> Response:
+    below_size = decode_int_cursor(cursor)  # a cursor is the size of the last head seen
+    async with database.read() as session:
+        found = await public_log.tree_heads(
+            session, _signer(request), below_size=below_size, limit=limit + 1
+        )
+    page = found[:limit]
+    next_cursor = encode_cursor(str(page[-1].tree_size)) if len(found) > limit else None
+    items = [TreeHeadOut.model_validate(head, from_attributes=True) for head in page]
+    return json_with_etag(request, Page[TreeHeadOut](items=items, next_cursor=next_cursor))
 
 
 @router.get(

@@ -23,6 +23,7 @@ __all__ = [
     "inclusion_proof",
     "public_key",
     "tree_head",
+    "tree_heads",
 ]
 from app.ledger import InclusionProof, Ledger, NotSealed, TreeHead, TreeSigner
 
@@ -66,6 +67,15 @@ async def tree_head(
     if head is None:
         raise NotSealed(f"No tree head was signed at tree size {tree_size}.")
     return head
+
+
+async def tree_heads(
+    session: AsyncSession, signer: TreeSigner | None, *, below_size: int | None, limit: int
+) -> list[TreeHead]:
+    """Every signed tree head, newest first, so a client picks sizes instead of guessing;
+    an empty list before anything is sealed (a list is never "not yet")."""
+    _sealing(signer)
+    return await Ledger(session).tree_heads(below_size=below_size, limit=limit)
 
 
 async def inclusion_proof(

@@ -300,6 +300,11 @@ class Ledger:
     async def tree_head_at(self, tree_size: int) -> TreeHead | None:
         return await _seal.tree_head_at(self.session, tree_size)
 
+    async def tree_heads(self, *, below_size: int | None = None, limit: int) -> list[TreeHead]:
+        """Signed tree heads, newest (largest) first, of fewer than `below_size` leaves when
+        given: the sizes at which heads, proofs and consistency proofs can be asked for."""
+        return await _seal.tree_heads(self.session, below_size=below_size, limit=limit)
+
     async def inclusion_proof(
         self, entry_id: uuid.UUID, *, tree_size: int | None = None
     ) -> InclusionProof:

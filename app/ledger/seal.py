@@ -41,6 +41,7 @@ from app.sql.dialect import is_postgres
 T = TypeVar("T")
 SEAL_LOCK_KEY = 7_302_145_117  # arbitrary, fixed: the advisory lock of the sealer
 MAX_SEAL_BATCH = 1000
+MAX_TREE_HEADS_PAGE = 1000
 LEAF_VERSION = 2
 NodeGetter = Callable[[int, int], bytes]
 
@@ -288,3 +289,17 @@ async def tree_head_at(session: AsyncSession, size: int) -> TreeHead | None:
         .one_or_none()
     )
     return TreeHead(**row) if row is not None else None
+
+
+async def tree_heads(
+    session: AsyncSession, *, below_size: int | None = None, limit: int
+) -> list[TreeHead]:
+    """Signed tree heads, largest tree size (newest) first; only those of fewer than
+    `below_size` leaves when given (the next page after a head of that size). At most
+    MAX_TREE_HEADS_PAGE; the primary key on tree_size serves the order and the bound."""
+    h = tables.tree_heads.c
+    query = select(tables.tree_heads).order_by(h.tree_size.desc())
+    if below_size is not None:
+        query = query.where(h.tree_size < below_size)
+    rows = await session.execute(query.limit(max(1, min(limit, MAX_TREE_HEADS_PAGE))))
+    return [TreeHead(**row) for row in rows.mappings()]

@@ -335,6 +335,7 @@ CASES = [
     Case("dashboard challenge", "GET", "/challenges/{challenge_id}", PUBLIC),
     Case("log key", "GET", "/v1/public/ledger/key", PUBLIC),
     Case("tree head", "GET", "/v1/public/ledger/tree-head", PUBLIC, needs="sealed"),
+    Case("tree heads", "GET", "/v1/public/ledger/tree-heads", PUBLIC, needs="sealed"),
     Case(
         "inclusion proof",
         "GET",

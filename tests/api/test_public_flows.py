@@ -226,6 +226,7 @@ async def test_no_anonymous_funder_appears_in_any_public_answer(
         f"/v1/challenges/{cid}/milestones",
         f"/v1/swarms/{scenario.market.swarm['id']}",
         "/v1/public/ledger/tree-head",
+        "/v1/public/ledger/tree-heads",
         "/v1/public/ledger/key",
         "/",
         f"/challenges/{cid}",

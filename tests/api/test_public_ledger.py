@@ -74,7 +74,10 @@ async def test_a_member_of_the_public_can_check_heads_proofs_and_consistency(
 
     path = f"/v1/public/ledger/consistency?first={first['tree_size']}&second={second['tree_size']}"
     consistency = await _json(client, path)
-    assert verifier(tmp_path, "consistency", proof=consistency, first=first, second=second) == 0
+    assert (
+        verifier(tmp_path, "consistency", proof=consistency, first=first, second=second, key=key)
+        == 0
+    )
 
     leaf = json.loads(proof["leaf"])
     for posting in leaf["postings"]:
@@ -108,6 +111,48 @@ async def test_unsealed_and_impossible_requests_are_clear_4xx(
     for path, (status, code) in cases.items():
         response = await client.get(path)
         assert (response.status_code, response.json()["code"]) == (status, code), path
+        assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_tree_heads_lists_every_signed_size_newest_first_in_pages(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    empty = await client.get("/v1/public/ledger/tree-heads")
+    assert (empty.status_code, empty.json()) == (200, {"items": [], "next_cursor": None})
+    sizes = []
+    for count in (2, 1, 1, 3, 1):
+        await some_money_moves(client, count)
+        await seal_everything(database)
+        sizes.append((await _json(client, "/v1/public/ledger/tree-head"))["tree_size"])
+    newest_first = sorted(sizes, reverse=True)
+    assert len(set(sizes)) == 5
+
+    whole = await _json(client, "/v1/public/ledger/tree-heads")
+    assert [head["tree_size"] for head in whole["items"]] == newest_first
+    assert whole["next_cursor"] is None
+    for head in whole["items"]:
+        size = head["tree_size"]
+        assert await _json(client, f"/v1/public/ledger/tree-head?tree_size={size}") == head
+    assert whole["items"][0] == await _json(client, "/v1/public/ledger/tree-head")
+
+    pages, cursor = [], None
+    for _ in range(5):  # three pages of at most two heads; a cursor loop would not end here
+        path = "/v1/public/ledger/tree-heads?limit=2" + (f"&cursor={cursor}" if cursor else "")
+        page = await _json(client, path)
+        pages.append([head["tree_size"] for head in page["items"]])
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert pages == [newest_first[0:2], newest_first[2:4], newest_first[4:]]
+
+    for path, code in {
+        "/v1/public/ledger/tree-heads?limit=0": "validation_error",
+        "/v1/public/ledger/tree-heads?limit=201": "validation_error",
+        "/v1/public/ledger/tree-heads?cursor=not-a-cursor": "invalid_cursor",
+        "/v1/public/ledger/tree-heads?cursor=LTE": "invalid_cursor",  # "-1"
+    }.items():
+        response = await client.get(path)
+        assert (response.status_code, response.json()["code"]) == (422, code), path
         assert response.headers["content-type"] == "application/problem+json"
 
 
@@ -152,6 +197,8 @@ async def test_without_a_signing_key_every_ledger_endpoint_says_sealing_is_off(
         "/v1/public/ledger/key",
         "/v1/public/ledger/tree-head",
         "/v1/public/ledger/tree-head?tree_size=1",
+        "/v1/public/ledger/tree-heads",
+        "/v1/public/ledger/tree-heads?limit=1",
         f"/v1/public/ledger/entries/{unsealed_entry}/proof",
         f"/v1/public/ledger/entries/{unsealed_entry}/proof?tree_size=1",
         "/v1/public/ledger/consistency?first=1&second=2",

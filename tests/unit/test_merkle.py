@@ -342,7 +342,9 @@ def test_command_line_verifies_good_documents_and_refuses_forged_ones(tmp_path: 
         == 0
     )
     good = _run(
-        "consistency", "--proof", p["consistency"], "--first", p["head1"], "--second", p["head2"]
+        "consistency",
+        *("--proof", p["consistency"], "--first", p["head1"], "--second", p["head2"]),
+        *("--key", p["key"]),
     )
     assert good.returncode == 0, good.stderr
     assert good.stdout.startswith("OK")
@@ -350,7 +352,7 @@ def test_command_line_verifies_good_documents_and_refuses_forged_ones(tmp_path: 
     forged["leaf"] = forged["leaf"].replace('"amount": 5', '"amount": 500')
     forged["leaf_hash"] = merkle.leaf_hash(forged["leaf"].encode()).hex()
     p["proof"].write_text(json.dumps(forged))
-    bad = _run("inclusion", "--proof", p["proof"], "--head", p["head2"])
+    bad = _run("inclusion", "--proof", p["proof"], "--head", p["head2"], "--key", p["key"])
     assert bad.returncode == 1
     assert "FAILED" in bad.stderr
     head = json.loads(p["head2"].read_text())
