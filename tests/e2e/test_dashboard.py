@@ -4,7 +4,6 @@ a real server process holding the demo market. Screenshots go to test-output/das
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import uuid
@@ -13,14 +12,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page
 
 from tests.support.factories import ADMIN
 from tests.support.servers import Server, server_env, start_server, stop_server
 from tests.support.signing import SIGNING_KEY
 
 OUTPUT = Path(os.environ.get("TRIBUTARY_TEST_OUTPUT", "test-output")) / "dashboard"
-CHROMIUM = os.environ.get("TRIBUTARY_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 VIEWPORTS = {"phone": (390, 844), "laptop": (1366, 900), "wall": (2560, 1440)}
 
 
@@ -43,17 +41,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         yield running
     finally:
         stop_server(running)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    assert Path(CHROMIUM).exists(), (
-        f"Chromium is needed at {CHROMIUM} (Debian: apt-get install chromium; .ci/run does it)"
-    )
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield launched
-        launched.close()
 
 
 def open_page(browser: Browser, viewport: str, errors: list[str]) -> Page:
