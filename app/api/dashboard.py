@@ -20,7 +20,6 @@ from app.api.formatting import money, percent
 from app.domain import public_log
 from app.domain.challenges import service as challenges
 from app.domain.delivery import milestones, payouts
-from app.domain.errors import NotFound
 from app.domain.flows.stats import stats as platform_stats
 from app.domain.money.currency import minor_units
 
@@ -55,7 +54,7 @@ async def _digest(session: Any, request: Request) -> dict[str, Any] | None:
         head = await public_log.tree_head(session, request.app.state.signer_source.get(), None)
     except public_log.SealingOff:
         return {"sealing_off": True}
-    except NotFound:
+    except public_log.NotSealed:
         return None
     return {"tree_size": head.tree_size, "root_hash": head.root_hash, "timestamp": head.timestamp}
 
