@@ -22,8 +22,14 @@ if TYPE_CHECKING:
 
 cli = typer.Typer(
     help="Tributary: pooled, outcome-based funding of shared challenges.",
+    epilog="Settings come from environment variables (DATABASE_URL, TRIBUTARY_*; see "
+    "README.md). To try it: tributary demo, then tributary serve, then open "
+    "http://127.0.0.1:8000/ and /docs.",
     no_args_is_help=True,
     add_completion=False,
+    # Plain click help: Typer's Rich panels label every option with a Python type
+    # (`--help <bool>`, `--host <str>`); plain help names values by their metavar alone.
+    rich_markup_mode=None,
 )
 
 
@@ -63,11 +69,20 @@ def migrate() -> None:
 
 @cli.command()
 def serve(
-    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port.")] = 8000,
-    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes.")] = 1,
+    host: Annotated[
+        str, typer.Option(metavar="ADDRESS", help="Interface to listen on; 0.0.0.0 for all.")
+    ] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option(metavar="PORT", min=1, max=65535, help="TCP port to listen on.")
+    ] = 8000,
+    workers: Annotated[
+        int, typer.Option(metavar="COUNT", min=1, max=64, help="Server processes to run.")
+    ] = 1,
 ) -> None:
-    """Run the HTTP service. On the embedded SQLite default the schema is migrated first."""
+    """Run the HTTP service.
+
+    On the embedded SQLite default the schema is migrated first; on PostgreSQL run
+    `tributary migrate` before starting a new version."""
     import uvicorn
 
     from app.logs import configure_logging
@@ -100,10 +115,19 @@ def openapi() -> None:
 @cli.command()
 def worker(
     interval: Annotated[
-        float | None, typer.Option(min=0.05, help="Seconds between rounds (default: setting).")
+        float | None,
+        typer.Option(
+            metavar="SECONDS",
+            min=0.05,
+            help="Seconds between rounds; default: TRIBUTARY_DUE_WORK_INTERVAL_SECONDS "
+            "(1 if unset or 0).",
+        ),
     ] = None,
 ) -> None:
-    """Run due work (timeouts, expiries, sealing, webhooks) until SIGTERM or Ctrl-C."""
+    """Run due work until SIGTERM or Ctrl-C.
+
+    Due work is hold timeouts, pledge expiries, milestone due dates, ledger sealing and
+    webhook deliveries; any number of workers and app processes can run it at once."""
     from app.logs import configure_logging
 
     settings = _settings_or_exit(seals=True)
@@ -132,7 +156,9 @@ async def _work(settings: Settings, interval_seconds: float) -> None:
 
 @cli.command()
 def verify() -> None:
-    """Check every invariant of the ledger and the flow rollup; exit 1 if any is broken."""
+    """Check every invariant of the ledger; exit 1 if one is broken.
+
+    Also checks that the public flow rollup equals the journal. Prints a JSON report."""
     settings = _settings_or_exit()
     report = asyncio.run(_verify(settings))
     typer.echo(json.dumps(report, indent=2))
@@ -156,7 +182,9 @@ async def _verify(settings: Settings) -> dict[str, object]:
 
 @cli.command()
 def demo() -> None:
-    """Fill the database with a small, realistic market (idempotent) and print its API keys."""
+    """Fill the database with a small, realistic demo market.
+
+    Prints the demo organisations' API keys. A second run changes nothing."""
     settings = _settings_or_exit()
     keys = asyncio.run(_demo(settings))
     if keys is None:
@@ -203,7 +231,7 @@ def render_openapi(app: object) -> str:
 def main() -> None:
     """Console-script entry point."""
     try:
-        cli()
+        cli(prog_name="tributary")  # also under `python -m app.cli`
     except KeyboardInterrupt:
         sys.exit(130)
 

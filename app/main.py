@@ -24,6 +24,7 @@ from app.api import (
     orgs,
     pledges,
     public,
+    swagger_ui,
     swarms,
 )
 from app.api.errors import install_error_handlers
@@ -70,6 +71,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         description=API_DESCRIPTION,
         lifespan=lifespan,
         dependencies=[Depends(refuse_unknown_query)],
+        # /docs is served by app.api.swagger_ui from the app's own files (no CDN); no ReDoc.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.database = db
@@ -91,6 +95,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(events.router)
     app.include_router(public.router)
     app.include_router(dashboard.router)
+    app.include_router(swagger_ui.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(EdgeMiddleware, max_body_bytes=settings.max_body_bytes)
     return app

@@ -1,7 +1,9 @@
 """The public dashboard: server-rendered HTML that reads well on a phone and on a wall,
 and keeps itself current by polling the public JSON endpoints (ETag: 304 when nothing
 moved). Scripts and the charting library are served by the app itself, never from a CDN,
-under a strict Content-Security-Policy."""
+under a strict Content-Security-Policy. Everything the page says is in its HTML: without
+JavaScript a challenge's flows are a table (who funded it, which milestones the money went
+to, whom each milestone paid), which the script replaces with the Sankey diagram."""
 
 from __future__ import annotations
 
@@ -16,18 +18,28 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from app.api.deps import DatabaseDep
-from app.api.formatting import money, percent
+from app.api.formatting import counted, day, moment, money, percent
 from app.domain import public_log
 from app.domain.challenges import service as challenges
 from app.domain.delivery import milestones, payouts
+from app.domain.flows import graph
 from app.domain.flows.stats import stats as platform_stats
 from app.domain.money.currency import minor_units
 from app.ledger import NotSealed
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
 TEMPLATES.env.filters["money"] = money
+TEMPLATES.env.filters["day"] = day
+TEMPLATES.env.filters["moment"] = moment
 TEMPLATES.env.globals["percent"] = percent
+TEMPLATES.env.globals["counted"] = counted
 LIST_LIMIT = 100
+FLOW_FUNDERS = 40  # funders shown one by one; dashboard.js asks /v1/public/flows for the same
+FLOW_STAGES = (
+    ("funder", "Pledged by funders"),
+    ("challenge", "Allocated to milestones"),
+    ("milestone", "Paid for outcomes"),
+)
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
@@ -100,6 +112,9 @@ async def challenge_page(
         shown = [
             {"milestone": m, "payout": results[m.id][0], "outcome": results[m.id][1]} for m in found
         ]
+        flows = await graph.flows(
+            session, challenge_id=challenge.id, currency=None, max_funders=FLOW_FUNDERS
+        )
         digest = await _digest(session, request)
     return _page(
         request,
@@ -108,6 +123,7 @@ async def challenge_page(
             "challenge": challenge,
             "totals": totals,
             "milestones": shown,
+            "flow_stages": _flow_stages(flows),
             "digest": digest,
             "boot": {
                 "page": "challenge",
@@ -117,6 +133,24 @@ async def challenge_page(
             },
         },
     )
+
+
+def _flow_stages(flows: graph.FlowGraph) -> list[dict[str, Any]]:
+    """The flows as table sections, one per step of the money, largest amount first."""
+    nodes = {node.id: node for node in flows.nodes}
+    stages = []
+    for kind, heading in FLOW_STAGES:
+        rows = sorted(
+            (
+                (nodes[link.source].label, nodes[link.target].label, link.amount)
+                for link in flows.links
+                if nodes[link.source].kind == kind
+            ),
+            key=lambda row: (-row[2], row[0], row[1]),
+        )
+        if rows:
+            stages.append({"heading": heading, "rows": rows})
+    return stages
 
 
 def _exponents(currencies: Any) -> dict[str, int]:

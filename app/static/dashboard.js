@@ -1,7 +1,8 @@
 /* Keeps the dashboard current without a reload. It polls small public JSON endpoints with
    their ETags (an unchanged view costs a 304); when money moved or the ledger was sealed,
    it fetches this same page and swaps in the server-rendered parts marked data-live, so the
-   markup has one source. The flow diagram is redrawn from /v1/public/flows. */
+   markup has one source. The flow diagram is redrawn from /v1/public/flows; until it is drawn
+   (and without JavaScript) the server's table of the same flows stands in its place. */
 "use strict";
 (function () {
   const POLL_MS = 5000;
@@ -53,6 +54,7 @@
 
   const live = document.getElementById("live");
   function mark(ok) {
+    live.hidden = false;
     live.classList.toggle("stale", !ok);
     live.textContent = ok
       ? `live · updated ${new Date().toLocaleTimeString()}`

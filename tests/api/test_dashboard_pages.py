@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import re
+from datetime import datetime
+
 import httpx
 
+from app.db import Database
 from tests.support.factories import make_org
 from tests.support.market import funder, open_challenge, pledge
+from tests.support.signing import seal_everything
 
 HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 
@@ -59,3 +64,26 @@ async def test_the_app_serves_its_own_scripts(client: httpx.AsyncClient) -> None
         assert response.status_code == 200, path
         assert len(response.content) > 500
     assert (await client.get("/static/../app/settings.py")).status_code == 404
+
+
+async def test_the_footer_says_in_words_when_the_log_was_signed_and_totals_count_in_words(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    challenge, _ = await open_challenge(client)
+    await pledge(client, await funder(client, 1_234), challenge["id"], amount=1_234)
+    await seal_everything(database)
+    stamp = (await client.get("/v1/public/ledger/tree-head")).json()["timestamp"]
+    signed = datetime.fromisoformat(stamp)
+    for path in ("/", f"/challenges/{challenge['id']}"):
+        page = (await client.get(path)).text
+        shown = re.search(r'signed <time datetime="([^"]+)" title="([^"]+)">([^<]+)</time>', page)
+        assert shown is not None, page
+        assert shown[1] == stamp
+        assert shown[2] == stamp
+        assert shown[3] == f"{signed.day} {signed:%B %Y} at {signed:%H:%M} UTC"
+        assert f">{stamp}<" not in page
+    index = (await client.get("/")).text
+    assert "challenges · funders · actors" not in index
+    taking_part = re.search(r"<dt>who took part</dt><dd>(.*?)</dd>", index)
+    assert taking_part is not None, index
+    assert re.sub(r"<[^>]+>", "", taking_part[1]) == "1 challenge · 1 funder · 0 actors"

@@ -4,7 +4,6 @@ a real server process holding the demo market. Screenshots go to test-output/das
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import uuid
@@ -13,14 +12,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page
 
 from tests.support.factories import ADMIN
 from tests.support.servers import Server, server_env, start_server, stop_server
 from tests.support.signing import SIGNING_KEY
 
 OUTPUT = Path(os.environ.get("TRIBUTARY_TEST_OUTPUT", "test-output")) / "dashboard"
-CHROMIUM = os.environ.get("TRIBUTARY_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 VIEWPORTS = {"phone": (390, 844), "laptop": (1366, 900), "wall": (2560, 1440)}
 
 
@@ -43,17 +41,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         yield running
     finally:
         stop_server(running)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    assert Path(CHROMIUM).exists(), (
-        f"Chromium is needed at {CHROMIUM} (Debian: apt-get install chromium; .ci/run does it)"
-    )
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield launched
-        launched.close()
 
 
 def open_page(browser: Browser, viewport: str, errors: list[str]) -> Page:
@@ -143,3 +130,48 @@ def test_the_page_updates_itself_when_money_moves(server: Server, browser: Brows
     page.locator("#money dd", has_text="59,234.00").wait_for(timeout=15_000)
     shot(page, "challenge-after-a-new-pledge")
     assert errors == []
+
+
+def test_without_javascript_the_challenge_page_lists_its_flows(
+    server: Server, browser: Browser
+) -> None:
+    context = browser.new_context(
+        java_script_enabled=False, viewport={"width": 1366, "height": 900}
+    )
+    try:
+        page = context.new_page()
+        page.goto(server.url + "/")
+        page.get_by_role("link", name="Safe water for Kisumu County").click()
+        page.wait_for_load_state("load")
+        assert "Loading" not in page.locator("body").inner_text()
+        assert page.locator("#live").is_hidden()  # nothing claims the page is live
+        flows = page.locator("#sankey table")
+        stages = flows.locator("tbody th").all_inner_texts()
+        assert stages == ["Pledged by funders", "Allocated to milestones", "Paid for outcomes"]
+        rows = [
+            tuple(row.locator("td").all_inner_texts())
+            for row in flows.locator("tbody tr").all()
+            if row.locator("td").count()
+        ]
+        challenge_id = page.locator("#sankey").get_attribute("data-challenge")
+        flows_url = f"{server.url}/v1/public/flows?challenge_id={challenge_id}&max_funders=40"
+        assert len(rows) == len(httpx.get(flows_url, timeout=10).json()["links"])
+        challenge, boreholes = "Safe water for Kisumu County", "Boreholes drilled and flowing"
+        late = [row for row in rows if row[0].startswith("Late Donor")]  # the test above pledged
+        assert [row for row in rows if row not in late] == [
+            ("Aqua Foundation", challenge, "80,000.00"),
+            ("Blue Horizon Bank", challenge, "50,000.00"),
+            ("County Government of Kisumu", challenge, "20,000.00"),
+            ("Anonymous funders", challenge, "2,500.00"),
+            (challenge, boreholes, "77,500.00"),
+            (challenge, "Water quality certified", "20,000.00"),
+            (boreholes, "WellWorks Kenya", "46,500.00"),
+            (boreholes, "SunPump Engineering", "31,000.00"),
+        ]
+        assert "USD" in flows.locator("thead").inner_text()
+        signed = page.locator("#digest time")
+        assert signed.inner_text().endswith(" UTC")
+        assert signed.get_attribute("title") == signed.get_attribute("datetime")
+        shot(page, "challenge-without-javascript")
+    finally:
+        context.close()
