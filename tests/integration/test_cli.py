@@ -96,6 +96,12 @@ def test_every_command_a_newcomer_runs_works_in_its_own_process(
     assert "Demo market created" in created
     assert "Aqua Foundation" in created
     assert created.count(" trb_") == 9  # one key per demo organisation
+    token_file = tmp_path / "tributary-admin.token"
+    if cli_database_url.startswith("sqlite"):  # the embedded default is its own admin
+        assert f"Admin token: {token_file.read_text().strip()}" in created
+    else:  # PostgreSQL's admin is configured or absent, never generated
+        assert "No admin: set TRIBUTARY_ADMIN_TOKEN" in created
+        assert not token_file.exists()
     after_first = row_counts(cli_database_url)
     assert after_first["ledger_entries"] > 0
 
