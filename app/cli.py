@@ -89,6 +89,9 @@ def serve(
 
     settings = _settings_or_exit(seals=True)
     configure_logging(settings.log_level, json_output=settings.log_json)
+    generated = _generated_admin_or_exit(settings)
+    if generated is not None:
+        typer.echo(f"tributary: the admin token is in {generated[1]}", err=True)
     if settings.is_sqlite:
         asyncio.run(_migrate(settings))
     if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
@@ -180,19 +183,49 @@ async def _verify(settings: Settings) -> dict[str, object]:
         await database.dispose()
 
 
+def _generated_admin_or_exit(settings: Settings) -> tuple[str, str] | None:
+    """The embedded default's admin token and the file it is kept in, generated if it has
+    none yet (app/admin_token.py); None when the admin is the variable's, or there is none."""
+    from app.admin_token import resolve_admin_token, token_file
+
+    if settings.admin_token is not None:
+        return None
+    try:
+        token = resolve_admin_token(settings)
+    except SettingsError as error:
+        typer.echo(f"tributary: {error}", err=True)
+        raise typer.Exit(code=2) from None
+    return None if token is None else (token, str(token_file(settings)))
+
+
+def _echo_admin(settings: Settings) -> None:
+    """Say how to act as the admin: the generated token itself (kept beside the database
+    anyway), never the value of the variable."""
+    generated = _generated_admin_or_exit(settings)
+    if generated is not None:
+        token, path = generated
+        typer.echo(f"Admin token: {token}  (kept in {path})")
+    elif settings.admin_token is not None:
+        typer.echo("Admin token: the value of TRIBUTARY_ADMIN_TOKEN.")
+    else:
+        typer.echo("No admin: set TRIBUTARY_ADMIN_TOKEN to deposit money and create organisations.")
+
+
 @cli.command()
 def demo() -> None:
     """Fill the database with a small, realistic demo market.
 
-    Prints the demo organisations' API keys. A second run changes nothing."""
+    Prints the demo organisations' API keys and how to act as the admin. A second run
+    changes nothing."""
     settings = _settings_or_exit()
     keys = asyncio.run(_demo(settings))
     if keys is None:
         typer.echo("The demo market is already in this database.")
-        return
-    typer.echo("Demo market created. API keys (shown once):")
-    for key in keys:
-        typer.echo(f"  {key.org:<32} {','.join(key.roles):<9} {key.secret}")
+    else:
+        typer.echo("Demo market created. API keys (shown once):")
+        for key in keys:
+            typer.echo(f"  {key.org:<32} {','.join(key.roles):<9} {key.secret}")
+    _echo_admin(settings)
 
 
 async def _demo(settings: Settings) -> list[DemoKey] | None:

@@ -102,13 +102,15 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
 
 def _app_from_environment() -> FastAPI:
-    """The app uvicorn imports; a bad setting ends the process with one line."""
+    """The app uvicorn imports; a bad setting ends the process with one line. On the embedded
+    default with no TRIBUTARY_ADMIN_TOKEN, the admin is the generated token file's."""
+    from app.admin_token import with_admin_token
     from app.logs import configure_logging
     from app.settings import SettingsError
     from app.signing_key import require_sealing_key
 
     try:
-        settings = get_settings()
+        settings = with_admin_token(get_settings())
         require_sealing_key(settings)
     except SettingsError as error:
         raise SystemExit(f"tributary: {error}") from None

@@ -62,7 +62,13 @@ class Settings(BaseSettings):
     )
     admin_token: SecretStr | None = Field(
         default=None,
-        description="Bearer secret of the platform admin; no admin access when unset.",
+        description="Bearer secret of the platform admin. When unset, the embedded SQLite "
+        "default generates one in admin_token_file; PostgreSQL then has no admin.",
+    )
+    admin_token_file: str | None = Field(
+        default=None,
+        description="Where the embedded default keeps its generated admin token "
+        "(default: beside the SQLite database file); ignored on PostgreSQL.",
     )
     db_pool_size: int = Field(default=10, ge=1, le=200)
     db_max_overflow: int = Field(default=10, ge=0, le=200)

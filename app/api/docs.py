@@ -23,6 +23,19 @@ PROBLEM_SCHEMA: dict[str, Any] = {
                 "properties": {"loc": {"type": "array", "items": {}}, "msg": {"type": "string"}},
             },
         },
+        "limit": {
+            "type": "integer",
+            "description": "balance_limit: the most one account may hold, in minor units.",
+        },
+        "requested": {
+            "type": "integer",
+            "description": "balance_limit: the credit that was refused, in minor units.",
+        },
+        "balance": {
+            "type": "integer",
+            "description": "balance_limit: what the account holds now, in minor units (only "
+            "when the caller may see it).",
+        },
     },
 }
 

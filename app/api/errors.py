@@ -28,6 +28,7 @@ from starlette.responses import Response
 
 from app.api.problems import problem_response
 from app.domain.errors import (
+    BalanceLimitReached,
     Conflict,
     DomainError,
     Forbidden,
@@ -37,7 +38,7 @@ from app.domain.errors import (
     Unauthenticated,
     Unprocessable,
 )
-from app.ledger import NotSealed
+from app.ledger import BalanceLimitExceeded, NotSealed
 from app.sql.transactions import CommitOutcomeUnknown, sqlstate_of
 
 log = logging.getLogger(__name__)
@@ -163,12 +164,29 @@ def domain_problem(error: DomainError) -> Response:
         code=error.code,
         detail=error.detail,
         headers=domain_headers(error),
+        extensions=error.extensions,
     )
 
 
 async def handle_domain_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DomainError)
     return domain_problem(exc)
+
+
+async def handle_balance_limit(_request: Request, exc: Exception) -> Response:
+    """A credit the ledger refused for its balance limit, from any use case that credits an
+    account (a refund, a payout, a rollover). The caller may not be the account's owner, so
+    the answer names the limit and the credit, never the account or what it holds; the use
+    cases that can say more (a deposit) raise their own BalanceLimitReached first."""
+    assert isinstance(exc, BalanceLimitExceeded)
+    return domain_problem(
+        BalanceLimitReached(
+            f"This would credit {exc.requested:,} minor units to an account that may hold at "
+            f"most {exc.limit:,}, and it holds too much for that; nothing was changed.",
+            limit=exc.limit,
+            requested=exc.requested,
+        )
+    )
 
 
 async def handle_not_sealed(_request: Request, exc: Exception) -> Response:
@@ -248,6 +266,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, handle_validation_error)
     app.add_exception_handler(DomainError, handle_domain_error)
     app.add_exception_handler(NotSealed, handle_not_sealed)
+    app.add_exception_handler(BalanceLimitExceeded, handle_balance_limit)
     app.add_exception_handler(IntegrityError, handle_integrity_error)
     app.add_exception_handler(StatementError, handle_unstorable_value)
     app.add_exception_handler(OverflowError, handle_unstorable_value)

@@ -19,8 +19,11 @@ def problem_body(
     detail: str,
     title: str | None = None,
     errors: Sequence[Mapping[str, Any]] | None = None,
+    extensions: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The JSON body of a problem: `type`, `title`, `status`, `detail`, `code` [, `errors`]."""
+    """The JSON body of a problem: `type`, `title`, `status`, `detail`, `code` [, `errors`],
+    and any extension members (e.g. the numbers of a `balance_limit`), which never replace
+    a standard one."""
     body: dict[str, Any] = {
         "type": PROBLEM_TYPE_BASE + code.replace("_", "-"),
         "title": title or HTTPStatus(status).phrase,
@@ -30,6 +33,8 @@ def problem_body(
     }
     if errors is not None:
         body["errors"] = list(errors)
+    for name, value in (extensions or {}).items():
+        body.setdefault(name, value)
     return body
 
 
@@ -41,10 +46,18 @@ def problem_response(
     title: str | None = None,
     errors: Sequence[Mapping[str, Any]] | None = None,
     headers: Mapping[str, str] | None = None,
+    extensions: Mapping[str, Any] | None = None,
 ) -> JSONResponse:
     """A problem+json response ready to return from a handler or middleware."""
     return JSONResponse(
-        problem_body(status=status, code=code, detail=detail, title=title, errors=errors),
+        problem_body(
+            status=status,
+            code=code,
+            detail=detail,
+            title=title,
+            errors=errors,
+            extensions=extensions,
+        ),
         status_code=status,
         media_type=PROBLEM_MEDIA_TYPE,
         headers=dict(headers) if headers else None,

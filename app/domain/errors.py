@@ -18,6 +18,12 @@ class DomainError(Exception):
         super().__init__(detail)
         self.detail = detail
 
+    @property
+    def extensions(self) -> dict[str, int]:
+        """Machine-readable numbers the problem carries beside `detail` (RFC 9457's
+        extension members); none by default."""
+        return {}
+
 
 class Unauthenticated(DomainError):
     """No valid credentials: missing, malformed, unknown or revoked."""
@@ -85,6 +91,26 @@ class InsufficientFunds(Conflict):
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail, code="insufficient_funds")
+
+
+class BalanceLimitReached(Unprocessable):
+    """A credit would take an account past the most one account may hold (the ledger's
+    MAX_BALANCE). `balance` is given only where the caller may see the account's money."""
+
+    def __init__(
+        self, detail: str, *, limit: int, requested: int, balance: int | None = None
+    ) -> None:
+        super().__init__(detail, code="balance_limit")
+        self.limit = limit
+        self.requested = requested
+        self.balance = balance
+
+    @property
+    def extensions(self) -> dict[str, int]:
+        numbers = {"limit": self.limit, "requested": self.requested}
+        if self.balance is not None:
+            numbers["balance"] = self.balance
+        return numbers
 
 
 class InvariantBroken(RuntimeError):

@@ -30,6 +30,7 @@ from app.ledger.entries import EntrySpec
 from app.ledger.errors import (
     AccountConflict,
     AccountNotFound,
+    BalanceLimitExceeded,
     EntryConflict,
     InvalidEntry,
     LedgerError,
@@ -41,6 +42,7 @@ from app.ledger.ids import derived_id
 from app.ledger.lines import PostedLine
 from app.ledger.lines import posted_lines as _posted_lines
 from app.ledger.model import (
+    MAX_BALANCE,
     Account,
     AccountFlags,
     Balance,
@@ -56,12 +58,14 @@ from app.ledger.tags import TAG_SCOPE
 from app.ledger.verify import VerifyReport, verify
 
 __all__ = [
+    "MAX_BALANCE",
     "TAG_SCOPE",
     "Account",
     "AccountConflict",
     "AccountFlags",
     "AccountNotFound",
     "Balance",
+    "BalanceLimitExceeded",
     "Entry",
     "EntryConflict",
     "EntrySpec",

@@ -54,6 +54,21 @@ class LimitExceeded(LedgerError):
         self.requested = requested
 
 
+class BalanceLimitExceeded(LedgerError):
+    """A credit would take a limited account past MAX_BALANCE (model.py). `balance` is what
+    it holds now, pending credits included; `requested` what this write would add."""
+
+    def __init__(self, account_id: uuid.UUID, balance: int, requested: int, limit: int) -> None:
+        super().__init__(
+            f"account {account_id} holds {balance}; adding {requested} would pass the limit "
+            f"of {limit}"
+        )
+        self.account_id = account_id
+        self.balance = balance
+        self.requested = requested
+        self.limit = limit
+
+
 class PendingNotOpen(LedgerError):
     """The pending entry was already posted or voided, or never was pending."""
 

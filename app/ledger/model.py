@@ -9,6 +9,11 @@ from datetime import datetime
 from typing import Any
 
 MAX_AMOUNT = 2**63 - 1
+# The most any account with a limit flag may hold, in minor units (pending credits
+# included): one below 10^15, so one largest amount the API accepts fits into an empty
+# account exactly, and thousands of full accounts still sum far inside a signed 64-bit
+# integer (2^63 - 1 is about 9.2 x 10^18). Enforced in the write that checks the flags.
+MAX_BALANCE = 10**15 - 1
 
 
 class AccountFlags(enum.IntEnum):

@@ -1,9 +1,10 @@
 """PostgreSQL's fast path for writing an entry: one round trip instead of one per row.
 
-Python still plans everything (validation, shards, lock order, which rows need a limit
-check: `balance_rows.plan`); the server-side function `ledger_write_entry` (created by
-migration 0003) executes that plan with the same semantics as the portable path in
-entries.py / balance_rows.py, which SQLite uses. Both are covered by the same tests.
+Python still plans everything (validation, shards, lock order, which rows need a flag or
+balance-limit check: `balance_rows.plan`); the server-side function `ledger_write_entry`
+(created by migration 0003, re-created with the balance limit by 0009) executes that plan
+with the same semantics as the portable path in entries.py / balance_rows.py, which SQLite
+uses. Both are covered by the same tests.
 """
 
 from __future__ import annotations
@@ -21,12 +22,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.ledger.accounts import forget_account
 from app.ledger.balance_rows import RowChange, plan
-from app.ledger.errors import BalanceRowMissing, LimitExceeded
+from app.ledger.errors import BalanceLimitExceeded, BalanceRowMissing, LimitExceeded
 from app.ledger.model import PostingRecord
 from app.sql.transactions import sqlstate_of
 
 LIMIT_EXCEEDED = "TRL01"
 BALANCE_ROW_MISSING = "TRL02"
+BALANCE_LIMIT_EXCEEDED = "TRL03"
 
 _CALL = text(
     "SELECT ledger_write_entry(:id, :kind, :phase, :resolves, :timeout, CAST(:meta AS json), "
@@ -101,6 +103,11 @@ async def _execute(session: AsyncSession, statement: Any, params: dict[str, Any]
             raise LimitExceeded(uuid.UUID(account), int(available), int(requested)) from None
         if code == BALANCE_ROW_MISSING:
             raise _missing(uuid.UUID(_message(error))) from None
+        if code == BALANCE_LIMIT_EXCEEDED:
+            account, holding, requested, limit = _message(error).split("|")
+            raise BalanceLimitExceeded(
+                uuid.UUID(account), int(holding), int(requested), int(limit)
+            ) from None
         raise
 
 

@@ -4,10 +4,12 @@
 `ledger_write_entries` for a batch) to execute the plan in one round trip; `ledger_forbid_change`
 backs the journal's append-only triggers. Migrations create them from these definitions
 (CREATE OR REPLACE: creating them again is harmless); a change to one is a new migration that
-runs the new text.
+runs the new text (0010_balance_limit keeps the text it replaces, for its downgrade).
 """
 
 from __future__ import annotations
+
+from app.ledger.model import MAX_BALANCE
 
 PG_FORBID = """
 CREATE OR REPLACE FUNCTION ledger_forbid_change() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -18,15 +20,21 @@ END $$
 """
 
 
-# The PostgreSQL fast path of a ledger write (app/ledger/pg_fastpath.py).
-PG_WRITE_ENTRY = r"""
+# The PostgreSQL fast path of a ledger write (app/ledger/pg_fastpath.py), with the balance
+# limit (MAX_BALANCE) since migration 0009.
+PG_WRITE_ENTRY = (
+    r"""
 -- The PostgreSQL fast path of the ledger's write (app/ledger/pg_fastpath.py): the whole
 -- entry in one round trip. Python plans the entry (validation, shards, lock order, which
--- rows need a limit check); this function only executes the plan, row by row in the given
--- (global) order, inside the caller's transaction.
+-- rows need a check); this function only executes the plan, row by row in the given
+-- (global) order, inside the caller's transaction. A checked row (mode 1: one shard; mode
+-- 2: the sum of all the account's shards, locked) must keep the account's flag and, when
+-- the change raises what the account holds (its balance plus pending credits), stay within
+-- the limit of @MAX_BALANCE@ minor units.
 -- Returns 0 when the entry was written, 1 when an entry with this id (or resolving the same
--- pending entry) already exists. Raises SQLSTATE TRL01 (limit exceeded; message
--- "account_id|available|requested") or TRL02 (balance row missing; message "account_id").
+-- pending entry) already exists. Raises SQLSTATE TRL01 (limit flag; message
+-- "account_id|available|requested"), TRL02 (balance row missing; message "account_id") or
+-- TRL03 (balance limit; message "account_id|holding|requested|limit").
 CREATE OR REPLACE FUNCTION ledger_write_entry(
     p_id uuid, p_kind text, p_phase text, p_resolves uuid, p_timeout timestamptz,
     p_meta json, p_fingerprint text, p_created timestamptz,
@@ -40,8 +48,12 @@ DECLARE
     n int := coalesce(array_length(r_account, 1), 0);
     total record;
     change record;
+    current_row record;
     headroom bigint;
+    headroom_after bigint;
     requested bigint;
+    holding bigint;
+    rise bigint;
 BEGIN
     INSERT INTO ledger_entries (id, kind, phase, resolves_id, timeout_at, meta, fingerprint, created_at)
     VALUES (p_id, p_kind, p_phase, p_resolves, p_timeout, p_meta, p_fingerprint, p_created)
@@ -72,6 +84,8 @@ BEGIN
                     RAISE EXCEPTION USING ERRCODE = 'TRL01',
                         MESSAGE = r_account[i]::text || '|' || headroom || '|' || requested;
                 END IF;
+                holding := total.cp + total.cq - total.dp;
+                rise := change.cp + change.cq - change.dp;
             ELSE
                 headroom := total.dp - total.cp - total.cq;
                 requested := change.cp + change.cq;
@@ -79,6 +93,12 @@ BEGIN
                     RAISE EXCEPTION USING ERRCODE = 'TRL01',
                         MESSAGE = r_account[i]::text || '|' || headroom || '|' || requested;
                 END IF;
+                holding := total.dp + total.dq - total.cp;
+                rise := change.dp + change.dq - change.cp;
+            END IF;
+            IF rise > 0 AND holding + rise > @MAX_BALANCE@ THEN
+                RAISE EXCEPTION USING ERRCODE = 'TRL03', MESSAGE = r_account[i]::text || '|'
+                    || holding || '|' || rise || '|' || @MAX_BALANCE@;
             END IF;
         END IF;
         IF r_mode[i] = 1 THEN
@@ -88,20 +108,41 @@ BEGIN
              WHERE account_id = r_account[i] AND shard = r_shard[i]
                AND CASE WHEN r_flags[i] = 1
                    THEN credits_posted + r_cp[i] >= debits_posted + r_dp[i] + debits_pending + r_dq[i]
+                        AND (r_cp[i] + r_cq[i] - r_dp[i] <= 0
+                             OR credits_posted + r_cp[i] + credits_pending + r_cq[i]
+                                - debits_posted - r_dp[i] <= @MAX_BALANCE@)
                    ELSE debits_posted + r_dp[i] >= credits_posted + r_cp[i] + credits_pending + r_cq[i]
+                        AND (r_dp[i] + r_dq[i] - r_cp[i] <= 0
+                             OR debits_posted + r_dp[i] + debits_pending + r_dq[i]
+                                - credits_posted - r_cp[i] <= @MAX_BALANCE@)
                    END;
             IF NOT FOUND THEN
-                SELECT CASE WHEN r_flags[i] = 1
-                            THEN credits_posted - debits_posted - debits_pending
-                            ELSE debits_posted - credits_posted - credits_pending END
-                  INTO headroom FROM ledger_balances
+                SELECT debits_posted AS dp, credits_posted AS cp,
+                       debits_pending AS dq, credits_pending AS cq
+                  INTO current_row FROM ledger_balances
                  WHERE account_id = r_account[i] AND shard = r_shard[i];
-                IF headroom IS NULL THEN
+                IF current_row.dp IS NULL THEN
                     RAISE EXCEPTION USING ERRCODE = 'TRL02', MESSAGE = r_account[i]::text;
                 END IF;
-                RAISE EXCEPTION USING ERRCODE = 'TRL01', MESSAGE = r_account[i]::text || '|'
-                    || headroom || '|'
-                    || CASE WHEN r_flags[i] = 1 THEN r_dp[i] + r_dq[i] ELSE r_cp[i] + r_cq[i] END;
+                IF r_flags[i] = 1 THEN
+                    headroom := current_row.cp - current_row.dp - current_row.dq;
+                    requested := r_dp[i] + r_dq[i];
+                    headroom_after := headroom + r_cp[i] - requested;
+                    holding := current_row.cp + current_row.cq - current_row.dp;
+                    rise := r_cp[i] + r_cq[i] - r_dp[i];
+                ELSE
+                    headroom := current_row.dp - current_row.cp - current_row.cq;
+                    requested := r_cp[i] + r_cq[i];
+                    headroom_after := headroom + r_dp[i] - requested;
+                    holding := current_row.dp + current_row.dq - current_row.cp;
+                    rise := r_dp[i] + r_dq[i] - r_cp[i];
+                END IF;
+                IF headroom_after < 0 THEN
+                    RAISE EXCEPTION USING ERRCODE = 'TRL01', MESSAGE = r_account[i]::text || '|'
+                        || headroom || '|' || requested;
+                END IF;
+                RAISE EXCEPTION USING ERRCODE = 'TRL03', MESSAGE = r_account[i]::text || '|'
+                    || holding || '|' || rise || '|' || @MAX_BALANCE@;
             END IF;
         ELSE
             UPDATE ledger_balances SET
@@ -126,6 +167,7 @@ BEGIN
 END
 $$;
 """
+).replace("@MAX_BALANCE@", str(MAX_BALANCE))
 
 
 # A batch of planned entries in one round trip (app/ledger/pg_fastpath.py: write_many):

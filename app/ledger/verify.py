@@ -4,7 +4,8 @@ The write path keeps these true by construction; `verify` proves it from the sto
 each entry balances per currency and has the postings its phase needs; every stored balance
 row equals the sum of its postings (posted entries, and pending entries still open); the
 index of open pending entries matches the journal; no post moves more than was held; no
-flagged account breaks its flag; and per currency all balances sum to zero.
+flagged account breaks its flag or holds more than MAX_BALANCE; and per currency all balances
+sum to zero.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.ledger.model import MAX_BALANCE
 
 MAX_VIOLATIONS_PER_CHECK = 50
 
@@ -94,6 +97,16 @@ _CHECKS: dict[str, str] = {
             OR (a.flags = 2
                 AND SUM(b.credits_posted) + SUM(b.credits_pending) > SUM(b.debits_posted))
     """,
+    "balance_above_limit": """
+        SELECT a.id, a.flags FROM ledger_accounts a
+        JOIN ledger_balances b ON b.account_id = a.id
+        WHERE a.flags <> 0
+        GROUP BY a.id, a.flags
+        HAVING (a.flags = 1 AND SUM(b.credits_posted) + SUM(b.credits_pending)
+                                - SUM(b.debits_posted) > @MAX_BALANCE@)
+            OR (a.flags = 2 AND SUM(b.debits_posted) + SUM(b.debits_pending)
+                                - SUM(b.credits_posted) > @MAX_BALANCE@)
+    """.replace("@MAX_BALANCE@", str(MAX_BALANCE)),
     "currency_does_not_sum_to_zero": """
         SELECT a.currency FROM ledger_balances b JOIN ledger_accounts a ON a.id = b.account_id
         GROUP BY a.currency

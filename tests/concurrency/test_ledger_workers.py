@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import Database
-from app.ledger import AccountFlags, Ledger, LimitExceeded
+from app.ledger import MAX_BALANCE, AccountFlags, BalanceLimitExceeded, Ledger, LimitExceeded
 from app.migrations import upgrade
 from app.settings import Settings
 from tests.support.postgres import create_database, drop_database
@@ -236,4 +236,73 @@ def test_forty_holds_of_a_tenth_from_four_processes_succeed_exactly_ten_times(
     assert outcomes == {True: 10, False: 30}
     available, held, ok = asyncio.run(_balances(ledger_url, [funded]))
     assert (available[funded], held[funded]) == (0, 10_000)
+    assert ok
+
+
+async def _empty_sharded_wallet(url: str) -> tuple[str, str]:
+    """A world account and an empty wallet with as many shards as the app's wallets."""
+    database = Database.from_settings(Settings(database_url=url))
+    await upgrade(database.engine)
+    owner = uuid.uuid4().hex
+
+    async def work(session: AsyncSession) -> tuple[str, str]:
+        ledger = Ledger(session)
+        world = await ledger.open_account(code="world", currency="USD", owner_ref=owner, shards=8)
+        wallet = await ledger.open_account(
+            code="wallet",
+            currency="USD",
+            owner_ref=owner,
+            flags=AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS,
+            shards=8,
+        )
+        return str(world.id), str(wallet.id)
+
+    try:
+        return await database.transaction(work)
+    finally:
+        await database.dispose()
+
+
+async def _credit_once(url: str, world: str, wallet: str, amount: int) -> bool:
+    database = Database.from_settings(Settings(database_url=url, db_pool_size=2))
+    try:
+        await database.transaction(
+            lambda s: Ledger(s).transfer(
+                entry_id=uuid.uuid4(),
+                debit_account_id=uuid.UUID(world),
+                credit_account_id=uuid.UUID(wallet),
+                amount=amount,
+                kind="deposit",
+            )
+        )
+        return True
+    except BalanceLimitExceeded:
+        return False
+    finally:
+        await database.dispose()
+
+
+def _credit_worker(args: tuple[str, str, str, int, int]) -> list[bool]:
+    url, world, wallet, amount, count = args
+
+    async def run() -> list[bool]:
+        credits = (_credit_once(url, world, wallet, amount) for _ in range(count))
+        return list(await asyncio.gather(*credits))
+
+    return asyncio.run(run())
+
+
+def test_forty_credits_of_a_tenth_of_the_limit_into_a_sharded_wallet_succeed_ten_times(
+    ledger_url: str,
+) -> None:
+    """Credits land on different shard rows; the limit holds for their sum, not per row."""
+    world, wallet = asyncio.run(_empty_sharded_wallet(ledger_url))
+    tenth = MAX_BALANCE // 10
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(PROCESSES) as pool:
+        results = pool.map(_credit_worker, [(ledger_url, world, wallet, tenth, 10)] * PROCESSES)
+    outcomes = Counter(result for batch in results for result in batch)
+    assert outcomes == {True: 10, False: 30}
+    available, _, ok = asyncio.run(_balances(ledger_url, [wallet]))
+    assert available[wallet] == 10 * tenth
     assert ok

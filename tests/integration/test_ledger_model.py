@@ -3,8 +3,10 @@
 Hypothesis draws sequences of transfers, multi-posting entries, holds, full and partial
 posts, voids and retries over a handful of accounts (flagged both ways, sharded or not). A
 shadow model predicts, before each operation, whether it must succeed or which error it must
-raise; the real ledger (PostgreSQL and SQLite) must agree exactly, its balances must equal
-the model's afterwards, no flag may ever be broken, and `verify()` must hold.
+raise (a flag, or the balance limit: amounts are drawn small and near MAX_BALANCE); the real
+ledger (PostgreSQL and SQLite) must agree exactly, its balances must equal the model's
+afterwards, no flag may ever be broken nor any limited account hold more than MAX_BALANCE,
+and `verify()` must hold.
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import Database
 from app.ledger import (
+    MAX_BALANCE,
     AccountFlags,
+    BalanceLimitExceeded,
     EntryConflict,
     Ledger,
     LedgerError,
@@ -54,19 +58,39 @@ class Shadow:
     holds: dict[int, tuple[str, str, int]] = field(default_factory=dict)
     resolved: set[int] = field(default_factory=set)
 
-    def allows(self, changes: list[tuple[str, int, int]]) -> bool:
-        """Would applying (account, column, delta) changes keep every flag?"""
+    def refusals(self, changes: list[tuple[str, int, int]]) -> set[str]:
+        """Why applying (account, column, delta) changes must be refused: "flag" where an
+        account would break its flag, "limit" where a credit would take it past
+        MAX_BALANCE (balance plus pending credits). Empty: the write must succeed. (When
+        several accounts fail, the ledger reports the first in its lock order.)"""
         after = {name: list(cols) for name, cols in self.columns.items()}
         for name, column, delta in changes:
             after[name][column] += delta
+        refused = set()
         for name, flags, _ in ACCOUNTS:
             dp, cp, dq, cq = after[name]
-            touched = any(n == name and d > 0 for n, _, d in changes)
-            if flags == DEBIT_LIMITED and touched and dp + dq > cp:
-                return False
-            if flags == CREDIT_LIMITED and touched and cp + cq > dp:
-                return False
-        return True
+            d_dp, d_cp, d_dq, d_cq = (
+                sum(d for n, c, d in changes if n == name and c == column) for column in range(4)
+            )
+            if flags == DEBIT_LIMITED:
+                broken, holding, rise = (
+                    d_dp + d_dq > 0 and dp + dq > cp,
+                    cp + cq - dp,
+                    d_cp + d_cq - d_dp,
+                )
+            elif flags == CREDIT_LIMITED:
+                broken, holding, rise = (
+                    d_cp + d_cq > 0 and cp + cq > dp,
+                    dp + dq - cp,
+                    d_dp + d_dq - d_cp,
+                )
+            else:
+                continue
+            if broken:
+                refused.add("flag")
+            elif rise > 0 and holding > MAX_BALANCE:
+                refused.add("limit")
+        return refused
 
     def apply(self, changes: list[tuple[str, int, int]]) -> None:
         for name, column, delta in changes:
@@ -78,17 +102,13 @@ def _pair(debit: str, credit: str, amount: int, *, pending: bool) -> list[tuple[
     return [(debit, offset, amount), (credit, offset + 1, amount)]
 
 
+# Small amounts, and amounts near the balance limit so that credits meet it.
+amounts = st.one_of(st.integers(1, 400), st.integers(MAX_BALANCE - 400, MAX_BALANCE))
 operations = st.lists(
     st.one_of(
-        st.tuples(
-            st.just("transfer"), st.sampled_from(NAMES), st.sampled_from(NAMES), st.integers(1, 400)
-        ),
-        st.tuples(
-            st.just("split"), st.sampled_from(NAMES), st.integers(1, 300), st.integers(1, 300)
-        ),
-        st.tuples(
-            st.just("hold"), st.sampled_from(NAMES), st.sampled_from(NAMES), st.integers(1, 400)
-        ),
+        st.tuples(st.just("transfer"), st.sampled_from(NAMES), st.sampled_from(NAMES), amounts),
+        st.tuples(st.just("split"), st.sampled_from(NAMES), amounts, st.integers(1, 300)),
+        st.tuples(st.just("hold"), st.sampled_from(NAMES), st.sampled_from(NAMES), amounts),
         st.tuples(st.just("post"), st.integers(0, 12), st.one_of(st.none(), st.integers(1, 400))),
         st.tuples(st.just("void"), st.integers(0, 12)),
         st.tuples(st.just("retry"), st.integers(0, 30), st.booleans()),
@@ -153,14 +173,17 @@ class Run:
         write: Callable[[Ledger, uuid.UUID], Awaitable[Any]],
     ) -> bool:
         """Run a write whose outcome the model predicts from its balance changes."""
-        allowed = self.shadow.allows(changes)
+        refusals = self.shadow.refusals(changes)
         entry_id = uuid.uuid4()
         try:
             await self.tx(lambda ledger: write(ledger, entry_id))
         except LimitExceeded:
-            assert not allowed, f"refused a write the model allows: {changes}"
+            assert "flag" in refusals, f"refused for its flag a write the model allows: {changes}"
             return False
-        assert allowed, f"accepted a write that breaks a flag: {changes}"
+        except BalanceLimitExceeded:
+            assert "limit" in refusals, f"refused for the limit a write within it: {changes}"
+            return False
+        assert not refusals, f"accepted a write that breaks {refusals}: {changes}"
         self.shadow.apply(changes)
         self.written.append((entry_id, write))
         return True
@@ -278,8 +301,14 @@ class Run:
             assert actual == self.shadow.columns[name], name
             if flags == DEBIT_LIMITED:
                 assert balance.available_credit >= 0
+                assert balance.credits_posted + balance.credits_pending <= (
+                    MAX_BALANCE + balance.debits_posted
+                )
             if flags == CREDIT_LIMITED:
                 assert balance.available_debit >= 0
+                assert balance.debits_posted + balance.debits_pending <= (
+                    MAX_BALANCE + balance.credits_posted
+                )
         assert report.ok, report.violations
 
 

@@ -12,14 +12,26 @@ from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain import policies
-from app.domain.errors import Conflict, InsufficientFunds, NotFound, Unprocessable
+from app.domain.errors import (
+    BalanceLimitReached,
+    Conflict,
+    InsufficientFunds,
+    NotFound,
+    Unprocessable,
+)
 from app.domain.events.publish import emit
 from app.domain.identity.caller import Caller
 from app.domain.identity.models import Org
 from app.domain.money import chart
 from app.domain.money.currency import validate_currency
 from app.domain.money.models import Deposit, Withdrawal
-from app.ledger import HistoryLine, Ledger, LedgerInvariantError, LimitExceeded
+from app.ledger import (
+    BalanceLimitExceeded,
+    HistoryLine,
+    Ledger,
+    LedgerInvariantError,
+    LimitExceeded,
+)
 from app.sql.dialect import insert_ignoring_conflicts
 from app.sql.types import utcnow
 
@@ -54,7 +66,8 @@ async def deposit(
     currency: str,
     external_ref: str,
 ) -> DepositResult:
-    """Credit money that arrived from outside; the same external_ref never credits twice."""
+    """Credit money that arrived from outside; the same external_ref never credits twice,
+    and none takes the wallet past the most an account may hold (BalanceLimitReached)."""
     policies.require_admin(caller)
     currency = validate_currency(currency)
     await _require_org(session, org_id)
@@ -77,14 +90,24 @@ async def deposit(
     if claimed.scalar_one_or_none() is None:
         return DepositResult(await _earlier_deposit(session, record), created=False)
     ledger = Ledger(session)
-    await ledger.transfer(
-        entry_id=record.entry_id,
-        debit_account_id=(await chart.world(ledger, currency)).id,
-        credit_account_id=(await chart.wallet(ledger, org_id, currency)).id,
-        amount=amount,
-        kind="deposit",
-        meta={"memo": f"deposit {external_ref}", "deposit_id": str(record.id)},
-    )
+    try:
+        await ledger.transfer(
+            entry_id=record.entry_id,
+            debit_account_id=(await chart.world(ledger, currency)).id,
+            credit_account_id=(await chart.wallet(ledger, org_id, currency)).id,
+            amount=amount,
+            kind="deposit",
+            meta={"memo": f"deposit {external_ref}", "deposit_id": str(record.id)},
+        )
+    except BalanceLimitExceeded as error:
+        raise BalanceLimitReached(
+            f"The wallet of organisation {org_id} holds {error.balance:,} {currency} minor "
+            f"units; a deposit of {amount:,} would take it past {error.limit:,}, the most one "
+            "account may hold. Nothing was changed.",
+            limit=error.limit,
+            requested=amount,
+            balance=error.balance,
+        ) from None
     await emit(
         session,
         "deposit.created",
