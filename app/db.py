@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from app import models
+from app.domain import commit_bundle as bundle
 from app.settings import Settings
 from app.sql.transactions import WRITE_OPTION, run_in_transaction
 
@@ -102,7 +103,9 @@ class Database:
 
     async def transaction(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         """Run one writing unit of work; committed when this returns."""
-        return await run_in_transaction(self.sessionmaker, work, max_attempts=self.max_attempts)
+        return await run_in_transaction(
+            self.sessionmaker, work, max_attempts=self.max_attempts, before_commit=bundle.flush
+        )
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:

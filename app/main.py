@@ -28,6 +28,7 @@ from app.api import (
     swarms,
 )
 from app.api.errors import install_error_handlers
+from app.api.key_cache import KeyCache
 from app.api.middleware import EdgeMiddleware
 from app.api.openapi_doc import install as install_openapi
 from app.api.query import refuse_unknown_query
@@ -78,6 +79,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.settings = settings
     app.state.database = db
     app.state.rate_limits = rate_limits
+    app.state.key_cache = KeyCache()
     app.state.signer_source = signer_source
     install_error_handlers(app)
     install_openapi(app)

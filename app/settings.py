@@ -109,12 +109,6 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(
         default=None, description="Redis for rate limits shared by every process."
     )
-    idempotency_lease_seconds: float = Field(
-        default=60,
-        ge=1,
-        le=3600,
-        description="How long a request that died holding an Idempotency-Key blocks a retry.",
-    )
     webhook_allow_private: bool = Field(
         default=False,
         description="Allow webhook URLs on private/loopback addresses and plain http "

@@ -109,9 +109,11 @@ async def list_api_keys(
     summary="Revoke an API key; it fails with 401 from the next request on",
 )
 async def revoke_api_key(request: Request, key_id: uuid.UUID, caller: CallerDep) -> Response:
-    return await run_write(
+    response = await run_write(
         request,
         lambda s: identity.revoke_api_key(s, caller, key_id),
         lambda _: None,
         status_code=204,
     )
+    request.app.state.key_cache.forget_key(key_id)  # at once here; elsewhere within a second
+    return response

@@ -1,9 +1,18 @@
 """How every state-changing route runs its unit of work and builds its response.
 
-The work runs in one transaction that commits before the response is built, so a client
-never sees success for a write that did not commit. With an `Idempotency-Key` header the
-response is stored in that same transaction and replayed for a retry of the same request by
-the same caller (see app/domain/idempotency/service.py for the protocol).
+One transaction per request, authentication included (app/api/auth.py resolves API keys
+from a short-lived cache). The work runs, its response is built, and then, last in the same
+transaction and in one statement on PostgreSQL, its events, its audit record and (with an
+`Idempotency-Key`) the key with that response are written (app/domain/commit_bundle.py).
+The transaction commits before the response is returned, so a client never sees success
+for a write that did not commit.
+
+With an `Idempotency-Key`: a key already stored for this caller replays its answer (or is
+422 `idempotency_key_reused` for another request) before any work; a request racing another
+with the same key does its work, then waits on the key's unique index and, once the other
+committed, rolls back and replays the other's answer. A refusal (a domain error) is stored
+too, in a transaction of its own, so its retry is refused the same way. Nothing is held
+while a request runs, so a retry after a crash runs at once.
 """
 
 from __future__ import annotations
@@ -11,21 +20,21 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import TypeVar
 
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from app.api.audit import audit_row, mark_audited
 from app.api.errors import domain_problem
 from app.db import Database
+from app.domain import commit_bundle
 from app.domain.errors import DomainError
 from app.domain.idempotency import service as idempotency
-from app.domain.identity import service as identity
 from app.domain.identity.caller import Caller
-from app.logs import request_id_var
 from app.sql.types import utcnow
 
 T = TypeVar("T")
@@ -48,6 +57,23 @@ def _split(presented: Presented, default_status: int) -> tuple[BaseModel | None,
     if isinstance(presented, tuple):
         return presented
     return presented, default_status
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """The idempotency key of one request: whose, which, and what request it names."""
+
+    scope: str
+    key: str
+    fingerprint: str
+
+
+class Replay(Exception):
+    """The key answers already: leave the transaction (nothing was done) and replay."""
+
+    def __init__(self, status: int, body: str | None) -> None:
+        super().__init__(status)
+        self.status, self.body = status, body
 
 
 async def _fingerprint(request: Request) -> str:
@@ -76,6 +102,32 @@ def _replay(status: int, body: str | None) -> Response:
     return Response(body, status_code=status, media_type=media_type, headers=headers)
 
 
+async def _check_stored(session: AsyncSession, ticket: Ticket) -> None:
+    row = await idempotency.stored(session, scope=ticket.scope, key=ticket.key, now=utcnow())
+    if row is None:
+        return
+    if row.fingerprint != ticket.fingerprint:
+        raise idempotency.reused(ticket.key)
+    raise Replay(row.response_status or 200, row.response_body)
+
+
+def _keep(session: AsyncSession, ticket: Ticket | None, response: Response) -> None:
+    if ticket is None:
+        return
+    body = bytes(response.body).decode() if response.body else ""
+    commit_bundle.attach_key(
+        session,
+        commit_bundle.KeyRow(
+            scope=ticket.scope,
+            key=ticket.key,
+            fingerprint=ticket.fingerprint,
+            status=response.status_code,
+            body=body,
+            expires_at=utcnow() + idempotency.KEY_TTL,
+        ),
+    )
+
+
 async def run_write(
     request: Request,
     work: Callable[[AsyncSession], Awaitable[T]],
@@ -83,100 +135,75 @@ async def run_write(
     *,
     status_code: int,
 ) -> Response:
-    """Run `work` in a committed transaction and present its result as JSON.
+    """Run `work` in one committed transaction and present its result as JSON.
 
     `present` returns the response model, or (model, status) when the status depends on the
     result (e.g. 200 for a deposit that already existed).
     """
     database: Database = request.app.state.database
-    key = request.headers.get(IDEMPOTENCY_HEADER)
-    # Keys belong to a caller; an anonymous request cannot own one (and cannot change
-    # anything either: the policies refuse it), so it simply runs.
-    if key is None or getattr(request.state, "caller", None) is None:
-
-        async def unit(session: AsyncSession) -> Response:
-            response = json_response(*_split(present(await work(session)), status_code))
-            await _audit(session, request, response.status_code)
-            return response
-
-        response = await database.transaction(unit)
-        request.state.audited = True
-        return response
-    return await _run_idempotent(request, database, key, work, present, status_code)
-
-
-async def _audit(session: AsyncSession, request: Request, status: int) -> None:
-    """The audit record, in the same transaction as the change it describes."""
-    await identity.record_audit(
-        session,
-        getattr(request.state, "caller", None),
-        method=request.method,
-        path=request.url.path,
-        status=status,
-        request_id=request_id_var.get() or "",
-    )
-
-
-async def _run_idempotent(
-    request: Request,
-    database: Database,
-    key: str,
-    work: Callable[[AsyncSession], Awaitable[T]],
-    present: Callable[[T], Presented],
-    status_code: int,
-) -> Response:
-    idempotency.validate_key(key)
-    scope = _scope(request.state.caller)
-    fingerprint = await _fingerprint(request)
-    lease = timedelta(seconds=request.app.state.settings.idempotency_lease_seconds)
-    claim = await database.transaction(
-        lambda s: idempotency.claim(
-            s, scope=scope, key=key, fingerprint=fingerprint, now=utcnow(), lease=lease
-        )
-    )
-    if claim.outcome is idempotency.Outcome.REPLAY:
-        assert claim.status is not None
-        return _replay(claim.status, claim.body)
-    token = claim.token
-    assert token is not None
+    ticket = await _ticket(request)
 
     async def unit(session: AsyncSession) -> Response:
-        await idempotency.lock(session, scope=scope, key=key, token=token)
-        model, status = _split(present(await work(session)), status_code)
-        response = json_response(model, status)
-        body = bytes(response.body).decode() if model is not None else ""
-        await idempotency.complete(
-            session, scope=scope, key=key, token=token, status=status, body=body
-        )
-        await _audit(session, request, status)
+        if ticket is not None:
+            await _check_stored(session, ticket)
+        response = json_response(*_split(present(await work(session)), status_code))
+        commit_bundle.attach_audit(session, audit_row(request, response.status_code))
+        _keep(session, ticket, response)
         return response
 
     try:
         response = await database.transaction(unit)
-        request.state.audited = True
-        return response
+    except Replay as replay:
+        return _replay(replay.status, replay.body)
+    except commit_bundle.KeyTaken:
+        return await _replay_stored(database, ticket)
     except DomainError as error:
-        if error.code in TRANSIENT_CODES:
-            await database.transaction(
-                lambda s: idempotency.release(s, scope=scope, key=key, token=token)
-            )
+        if ticket is None or error.code in TRANSIENT_CODES:
             raise
-        problem = domain_problem(error)
-        await database.transaction(
-            lambda s: _store_problem(s, scope, key, token, problem.status_code, problem)
-        )
+        return await _store_refusal(request, database, ticket, domain_problem(error))
+    mark_audited(request)
+    return response
+
+
+async def _ticket(request: Request) -> Ticket | None:
+    """The request's idempotency key: only an authenticated caller can own one (and an
+    anonymous request cannot change anything: the policies refuse it)."""
+    key = request.headers.get(IDEMPOTENCY_HEADER)
+    caller: Caller | None = getattr(request.state, "caller", None)
+    if key is None or caller is None:
+        return None
+    idempotency.validate_key(key)
+    return Ticket(_scope(caller), key, await _fingerprint(request))
+
+
+async def _replay_stored(database: Database, ticket: Ticket | None) -> Response:
+    """Another request committed the key first: answer as it did (or 422 if it was a
+    different request under the same key)."""
+    assert ticket is not None
+    try:
+        await database.transaction(lambda session: _check_stored(session, ticket))
+    except Replay as replay:
+        return _replay(replay.status, replay.body)
+    raise AssertionError("a taken idempotency key must be stored")
+
+
+async def _store_refusal(
+    request: Request, database: Database, ticket: Ticket, problem: Response
+) -> Response:
+    """Keep the refusal as the key's answer, so a retry is refused the same way (unless
+    another request committed the key meanwhile: then answer as it did)."""
+
+    async def unit(session: AsyncSession) -> Response:
+        await _check_stored(session, ticket)
+        commit_bundle.attach_audit(session, audit_row(request, problem.status_code))
+        _keep(session, ticket, problem)
         return problem
-    except BaseException:
-        await database.transaction(
-            lambda s: idempotency.release(s, scope=scope, key=key, token=token)
-        )
-        raise
 
-
-async def _store_problem(
-    session: AsyncSession, scope: str, key: str, token: Any, status: int, problem: Response
-) -> None:
-    await idempotency.lock(session, scope=scope, key=key, token=token)
-    await idempotency.complete(
-        session, scope=scope, key=key, token=token, status=status, body=bytes(problem.body).decode()
-    )
+    try:
+        stored = await database.transaction(unit)
+    except Replay as replay:
+        return _replay(replay.status, replay.body)
+    except commit_bundle.KeyTaken:
+        return await _replay_stored(database, ticket)
+    mark_audited(request)
+    return stored

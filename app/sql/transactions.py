@@ -72,12 +72,14 @@ async def run_in_transaction(
     *,
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
     write: bool = True,
+    before_commit: Callable[[AsyncSession], Awaitable[None]] | None = None,
 ) -> T:
     """Run `work` in a new session and transaction, commit, and return its result.
 
     The transaction commits before this returns, so a caller that answers an HTTP request
-    afterwards never reports success for a write that did not commit. Retryable conflicts
-    start over with a new session after a jittered exponential backoff.
+    afterwards never reports success for a write that did not commit. `before_commit` runs
+    last inside the transaction (it writes what the work queued, such as its events).
+    Retryable conflicts start over with a new session after a jittered exponential backoff.
     """
     if max_attempts < 1:
         raise ValueError("max_attempts must be at least 1")
@@ -87,6 +89,8 @@ async def run_in_transaction(
             async with sessionmaker() as session:
                 await _begin(session, write)
                 result = await work(session)
+                if before_commit is not None:
+                    await before_commit(session)
                 committing = True
                 await session.commit()
                 return result

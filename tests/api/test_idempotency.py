@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-import uuid
-from datetime import timedelta
+import asyncio
 
 import httpx
+import psycopg
 import pytest
-from sqlalchemy import text, update
+from sqlalchemy import text
 
 from app.db import Database
 from app.domain.idempotency import service as idempotency
-from app.domain.idempotency.models import IdempotencyKey
+from app.main import create_app
+from app.settings import Settings
 from app.sql.types import utcnow
 from tests.support.factories import ADMIN, OrgHandle, make_org
+from tests.support.slow_sql import slow_down, stop_slowing, wait_for_sleeper
 
 
 async def funded_org(client: httpx.AsyncClient, amount: int = 1000) -> OrgHandle:
@@ -81,66 +83,66 @@ async def test_json_key_order_does_not_change_the_fingerprint(client: httpx.Asyn
     assert two.json() == one.json()
 
 
-async def test_a_key_whose_request_is_still_running_is_409_in_use(
-    client: httpx.AsyncClient, database: Database
+async def test_a_duplicate_sent_while_the_first_runs_waits_and_answers_as_a_replay(
+    client: httpx.AsyncClient, database: Database, backend: str, database_url: str
 ) -> None:
-    org = await funded_org(client)
-    other = await withdraw(client, org, 100, "probe")
-    assert other.status_code == 201
-    await database.transaction(
-        lambda s: s.execute(
-            update(IdempotencyKey)
-            .where(IdempotencyKey.key == "probe")
-            .values(state="in_progress", locked_at=utcnow())
+    """API.md (round 2): a request arriving with the key of one still running waits for it
+    and then answers exactly as a replay would; the money moves once."""
+    org = await funded_org(client, amount=1_000)
+    if backend == "postgresql":  # keep the first one running while the second arrives
+        slow_down(
+            _plain(database_url), table="withdrawals", event="INSERT", when="TRUE", seconds=1.0
         )
+    first, second = await asyncio.gather(
+        withdraw(client, org, 300, "twice"), withdraw(client, org, 300, "twice")
     )
-    response = await withdraw(client, org, 100, "probe")
-    assert response.status_code == 409
-    assert response.json()["code"] == "idempotency_key_in_use"
+    assert (first.status_code, second.status_code) == (201, 201)
+    assert first.json() == second.json()
+    replayed = [r.headers.get("idempotent-replayed") for r in (first, second)]
+    assert sorted(str(flag) for flag in replayed) == ["None", "true"]
+    assert await count(database, "withdrawals") == 1
+    balances = (await client.get(f"/v1/orgs/{org.id}/balances", headers=ADMIN)).json()
+    assert balances["balances"][0]["available"] == 700
 
 
-async def test_a_key_abandoned_by_a_dead_request_is_taken_over(
-    client: httpx.AsyncClient, database: Database
+@pytest.mark.postgres_only
+async def test_a_request_killed_mid_flight_leaves_no_key_and_its_retry_runs_at_once(
+    client: httpx.AsyncClient,
+    database: Database,
+    backend: str,
+    database_url: str,
+    settings: Settings,
 ) -> None:
-    org = await funded_org(client)
-    scope = f"org:{org.id}"
-    fingerprint_source = await withdraw(client, org, 100, "template")
-    assert fingerprint_source.status_code == 201
-    async with database.read() as session:
-        template = await session.get(IdempotencyKey, (scope, "template"))
-    assert template is not None
-    long_ago = utcnow() - idempotency.LEASE - timedelta(seconds=1)
-
-    async def abandon(session: object) -> None:
-        from sqlalchemy.ext.asyncio import AsyncSession
-
-        assert isinstance(session, AsyncSession)
-        session.add(
-            IdempotencyKey(
-                scope=scope,
-                key="dead",
-                fingerprint=template.fingerprint.replace(template.fingerprint, "0" * 64),
-                state="in_progress",
-                lock_token=uuid.uuid4(),
-                locked_at=long_ago,
-                created_at=long_ago,
-                expires_at=long_ago + idempotency.KEY_TTL,
+    """The key is written with the work, so a request whose connection dies holds nothing:
+    its retry with the same key runs at once (no lease to wait out)."""
+    if backend != "postgresql":
+        return  # SQLite has no other connections to kill; nothing to show there
+    org = await funded_org(client, amount=1_000)
+    url = _plain(database_url)
+    # An app that does not retry its unit of work: the killed request ends there, as it
+    # would if its whole server had died.
+    once = create_app(settings, Database(database.engine, max_attempts=1))
+    transport = httpx.ASGITransport(app=once, raise_app_exceptions=False)
+    slow_down(url, table="withdrawals", event="INSERT", when="TRUE", seconds=2.0)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as dying:
+        doomed = asyncio.create_task(withdraw(dying, org, 100, "doomed"))
+        await asyncio.to_thread(wait_for_sleeper, url)
+        with psycopg.connect(url, autocommit=True) as admin:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND wait_event = 'PgSleep'"
             )
-        )
+        assert (await doomed).status_code >= 500
+    stop_slowing(url, "withdrawals")
+    retry = await withdraw(client, org, 100, "doomed")
+    assert retry.status_code == 201
+    assert "idempotent-replayed" not in retry.headers
+    assert await count(database, "withdrawals") == 1
+    assert await count(database, "idempotency_keys") >= 1
 
-    await database.transaction(abandon)  # type: ignore[arg-type]
-    reused = await withdraw(client, org, 100, "dead")
-    assert reused.status_code == 422  # a different request: the fingerprint differs
-    await database.transaction(
-        lambda s: s.execute(
-            update(IdempotencyKey)
-            .where(IdempotencyKey.key == "dead")
-            .values(fingerprint=template.fingerprint)
-        )
-    )
-    taken = await withdraw(client, org, 100, "dead")
-    assert taken.status_code == 201
-    assert await count(database, "withdrawals") == 2
+
+def _plain(url: str) -> str:
+    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
 
 
 async def test_a_refusal_is_replayed_too(client: httpx.AsyncClient) -> None:
@@ -203,38 +205,3 @@ async def test_anonymous_requests_are_refused_and_store_no_key(
     )
     assert response.status_code == 401
     assert await count(database, "idempotency_keys") == 0
-
-
-async def test_an_in_use_key_says_when_to_retry(
-    client: httpx.AsyncClient, database: Database
-) -> None:
-    org = await funded_org(client)
-    assert (await withdraw(client, org, 100, "busy")).status_code == 201
-    await database.transaction(
-        lambda s: s.execute(
-            update(IdempotencyKey)
-            .where(IdempotencyKey.key == "busy")
-            .values(state="in_progress", locked_at=utcnow())
-        )
-    )
-    response = await withdraw(client, org, 100, "busy")
-    assert (response.status_code, response.json()["code"]) == (409, "idempotency_key_in_use")
-    assert response.headers["retry-after"] == "1"
-
-
-async def test_a_key_taken_over_mid_request_is_in_use_with_retry_after(
-    client: httpx.AsyncClient, database: Database
-) -> None:
-    """The other way to meet a key in use: the work finds its claim was taken over."""
-    from app.api.errors import domain_problem
-    from app.domain.errors import DomainError
-
-    org = await funded_org(client)
-    assert (await withdraw(client, org, 100, "stolen")).status_code == 201
-    with pytest.raises(DomainError) as raised:
-        await database.transaction(
-            lambda s: idempotency.lock(s, scope=f"org:{org.id}", key="stolen", token=uuid.uuid4())
-        )
-    problem = domain_problem(raised.value)
-    assert (problem.status_code, raised.value.code) == (409, "idempotency_key_in_use")
-    assert problem.headers["retry-after"] == "1"

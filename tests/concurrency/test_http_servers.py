@@ -131,3 +131,23 @@ async def test_racing_deposits_with_one_external_ref_credit_once(
     assert balances["balances"][0]["available"] == 501
     verify = (await clients[0].get("/v1/ledger/verify", headers=ADMIN)).json()
     assert verify["ok"], verify
+
+
+async def test_a_revoked_key_fails_at_once_here_and_within_a_second_on_every_server(
+    clients: list[httpx.AsyncClient],
+) -> None:
+    """Keys are resolved from a one-second cache in each process (docs/security.md): the
+    process that revoked a key refuses it at once, every other one within the second."""
+    here, there = clients
+    org_id, headers = await funded_org(here, 1_000)
+    for client in (here, there):  # both processes now hold the key in their caches
+        assert (await client.get("/v1/me", headers=headers)).status_code == 200
+    (key,) = (await here.get(f"/v1/orgs/{org_id}/api-keys", headers=ADMIN)).json()
+    assert (await here.delete(f"/v1/api-keys/{key['id']}", headers=ADMIN)).status_code == 204
+    assert (await here.get("/v1/me", headers=headers)).status_code == 401
+    await asyncio.sleep(1.1)  # the cache's lifetime: one second
+    assert (await there.get("/v1/me", headers=headers)).status_code == 401
+    withdrawal = await there.post(
+        f"/v1/orgs/{org_id}/withdrawals", json={"amount": 1, "currency": "USD"}, headers=headers
+    )
+    assert withdrawal.status_code == 401

@@ -1,15 +1,22 @@
-"""Write an event in the caller's transaction: the outbox half of every state change."""
+"""Record an event in the caller's transaction: the outbox half of every state change.
+
+`emit` only queues the event on the session; the unit of work writes every queued event,
+its recipients and one delivery per matching webhook together, last in the same transaction
+(app/domain/commit_bundle.py, run before commit by app.db.Database.transaction), in one
+statement on PostgreSQL. When the change commits its events exist; when it rolls back none
+of them ever did.
+"""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.domain.events.models import Delivery, Event, EventRecipient, Webhook
 from app.sql.types import utcnow
 
 ALL_TYPES = "*"
@@ -44,17 +51,31 @@ EVENT_TYPES = frozenset(
         "attestation.recorded",
     }
 )
+_PENDING_KEY = "tributary_events"
 
 
-async def _txid(session: AsyncSession) -> int:
-    """The writing transaction's id, asked once per session (one session is one
-    transaction: a retried unit of work starts with a fresh session)."""
-    if session.get_bind().dialect.name != "postgresql":
-        return 0
-    if "event_txid" not in session.info:
-        txid = await session.scalar(text("SELECT pg_current_xact_id()::text::bigint"))
-        session.info["event_txid"] = int(txid or 0)
-    return int(session.info["event_txid"])
+@dataclass(frozen=True)
+class PendingEvent:
+    """An event of this transaction, not yet written."""
+
+    id: uuid.UUID
+    type: str
+    public: bool
+    data: dict[str, Any]
+    recipients: tuple[uuid.UUID, ...]
+    created_at: datetime = field(default_factory=utcnow)
+
+
+def pending(session: AsyncSession) -> list[PendingEvent]:
+    """The events this transaction has emitted so far, oldest first."""
+    queued = session.info.setdefault(_PENDING_KEY, [])
+    assert isinstance(queued, list)
+    return queued
+
+
+def take_pending(session: AsyncSession) -> list[PendingEvent]:
+    """The queued events, leaving none (the writer takes them once)."""
+    return session.info.pop(_PENDING_KEY, [])  # type: ignore[no-any-return]
 
 
 async def emit(
@@ -64,50 +85,13 @@ async def emit(
     *,
     orgs: Iterable[uuid.UUID | None] = (),
     public: bool = False,
-) -> Event:
-    """Record that `event_type` happened, for `orgs` (and everyone, if public), and queue
-    it for every active webhook that asked for it. Same transaction as the change."""
+) -> PendingEvent:
+    """Record that `event_type` happened, for `orgs` (and everyone, if public); it is
+    written, with a delivery for every active webhook that asked for it, when the unit of
+    work commits."""
     if event_type not in EVENT_TYPES:
         raise ValueError(f"unknown event type {event_type!r}")
-    recipients = sorted({org for org in orgs if org is not None})
-    event = Event(
-        id=uuid.uuid4(),
-        txid=await _txid(session),
-        type=event_type,
-        public=public,
-        data=data,
-        created_at=utcnow(),
-    )
-    session.add(event)
-    await session.flush()
-    if recipients:
-        await session.execute(
-            insert(EventRecipient),
-            [{"event_seq": event.seq, "org_id": org} for org in recipients],
-        )
-    hooks = select(Webhook.id, Webhook.event_types).where(Webhook.status == "active")
-    if not public:
-        hooks = hooks.where(Webhook.org_id.in_(recipients))
-    wanted = [
-        hook_id
-        for hook_id, types in await session.execute(hooks)
-        if event_type in types or ALL_TYPES in types
-    ]
-    if wanted:
-        now = utcnow()
-        await session.execute(
-            insert(Delivery),
-            [
-                {
-                    "id": uuid.uuid4(),
-                    "webhook_id": hook_id,
-                    "event_seq": event.seq,
-                    "status": "pending",
-                    "attempts": 0,
-                    "next_attempt_at": now,
-                    "created_at": now,
-                }
-                for hook_id in sorted(wanted)
-            ],
-        )
+    recipients = tuple(sorted({org for org in orgs if org is not None}))
+    event = PendingEvent(uuid.uuid4(), event_type, public, data, recipients)
+    pending(session).append(event)
     return event

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 
-from sqlalchemy import Index, Integer, String, Text, Uuid
+from sqlalchemy import Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.domain.base import Base
@@ -13,7 +12,7 @@ from app.sql.types import UtcDateTime
 
 
 class IdempotencyKey(Base):
-    """One key of one caller. `lock_token` names the request that currently owns it."""
+    """One key of one caller, written in the transaction of the request it answers for."""
 
     __tablename__ = "idempotency_keys"
     __table_args__ = (Index("ix_idempotency_keys_expires_at", "expires_at"),)
@@ -21,9 +20,6 @@ class IdempotencyKey(Base):
     scope: Mapped[str] = mapped_column(String(64), primary_key=True)
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
     fingerprint: Mapped[str] = mapped_column(String(64))
-    state: Mapped[str] = mapped_column(String(16))  # in_progress | completed
-    lock_token: Mapped[uuid.UUID] = mapped_column(Uuid)
-    locked_at: Mapped[datetime] = mapped_column(UtcDateTime)
     response_status: Mapped[int | None] = mapped_column(Integer)
     response_body: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain import policies
@@ -140,6 +140,15 @@ async def revoke_api_key(session: AsyncSession, caller: Caller | None, key_id: u
         await session.flush()
 
 
+def is_admin_token(token: str, admin_token: str) -> bool:
+    return same_secret(token, admin_token)
+
+
+def key_hash(token: str) -> str:
+    """What the database keeps of a key's secret (and what the key cache is keyed by)."""
+    return hash_secret(token)
+
+
 async def authenticate(
     session: AsyncSession, token: str, *, admin_token: str | None
 ) -> tuple[Caller, bool]:
@@ -169,32 +178,6 @@ async def authenticate(
 async def mark_key_used(session: AsyncSession, key_id: uuid.UUID) -> None:
     """Record use at a one-minute resolution, so busy keys do not write on every request."""
     await session.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=utcnow()))
-
-
-async def record_audit(
-    session: AsyncSession,
-    caller: Caller | None,
-    *,
-    method: str,
-    path: str,
-    status: int,
-    request_id: str,
-) -> None:
-    actor = "anonymous" if caller is None else ("admin" if caller.is_admin else "key")
-    await session.execute(
-        insert(AuditRecord).values(
-            occurred_at=utcnow(),
-            actor=actor,
-            org_id=caller.org_id if caller else None,
-            key_id=caller.key_id if caller else None,
-            method=method,
-            # The path is the client's, percent-decoded: a NUL, which PostgreSQL refuses in
-            # text, goes back to the %00 it was sent as, so the record is never lost.
-            path=path.replace("\x00", "%00")[:2048],
-            status=status,
-            request_id=request_id,
-        )
-    )
 
 
 async def list_audit(
