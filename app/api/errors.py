@@ -33,6 +33,7 @@ from app.domain.errors import (
     DomainError,
     Forbidden,
     InvalidState,
+    ItemRefused,
     NotFound,
     RateLimited,
     Unauthenticated,
@@ -158,7 +159,17 @@ def domain_headers(error: DomainError) -> dict[str, str] | None:
 
 
 def domain_problem(error: DomainError) -> Response:
-    """The problem response of a domain error (also stored for idempotent replays)."""
+    """The problem response of a domain error (also stored for idempotent replays). A
+    refused batch item answers as its own error would, located at its index in `errors`."""
+    if isinstance(error, ItemRefused):
+        return problem_response(
+            status=domain_status(error.error),
+            code=error.code,
+            detail=error.detail,
+            errors=[{"loc": ["body", "items", error.index], "msg": error.error.detail}],
+            headers=domain_headers(error),
+            extensions=error.extensions,
+        )
     return problem_response(
         status=domain_status(error),
         code=error.code,

@@ -17,6 +17,8 @@ from app.api.schemas.base import Page
 from app.api.schemas.money import (
     BalancesOut,
     CurrencyBalanceOut,
+    DepositBatchCreate,
+    DepositBatchOut,
     DepositCreate,
     DepositOut,
     StatementLineOut,
@@ -25,6 +27,7 @@ from app.api.schemas.money import (
 )
 from app.api.writes import Presented, run_write
 from app.domain.money import service as money
+from app.domain.money.deposit_batch import DepositItem, deposit_batch
 from app.domain.money.service import DepositResult
 
 router = APIRouter(prefix="/v1", tags=["money"])
@@ -58,6 +61,32 @@ async def create_deposit(
             external_ref=body.external_ref,
         ),
         _deposit,
+        status_code=201,
+    )
+
+
+def _deposits(results: list[DepositResult]) -> Presented:
+    return DepositBatchOut(items=[DepositOut.model_validate(r.deposit) for r in results])
+
+
+@router.post(
+    "/orgs/{org_id}/deposits/batch",
+    status_code=201,
+    response_model=DepositBatchOut,
+    responses=error_responses(401, 403, 404, 409, 422),
+    summary="Credit up to 1,000 deposits at once, all or none (admin): a statement import",
+    description="One transaction: if any item is refused, nothing is credited and the "
+    'problem names the item (`errors[0].loc` is `["body", "items", i]`). An item whose '
+    "`external_ref` was used already returns that deposit and moves nothing.",
+)
+async def create_deposit_batch(
+    request: Request, org_id: uuid.UUID, body: DepositBatchCreate, caller: CallerDep
+) -> Response:
+    items = [DepositItem(i.amount, i.currency, i.external_ref) for i in body.items]
+    return await run_write(
+        request,
+        lambda s: deposit_batch(s, caller, org_id, items),
+        _deposits,
         status_code=201,
     )
 

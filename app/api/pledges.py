@@ -13,11 +13,12 @@ from app.api.auth import CallerDep
 from app.api.deps import DatabaseDep
 from app.api.docs import error_responses
 from app.api.pagination import Cursor, Limit, decode_position, encode_position
-from app.api.presenters.pledges import PledgeView, pledge_out, view, views
+from app.api.presenters.pledges import PledgeView, new_views, pledge_out, view, views
 from app.api.schemas.base import Page
-from app.api.schemas.pledges import PledgeCreate, PledgeOut
+from app.api.schemas.pledges import PledgeBatchCreate, PledgeBatchOut, PledgeCreate, PledgeOut
 from app.api.writes import run_write
 from app.domain.pledges import service as pledges
+from app.domain.pledges.batch import create_pledge_batch as create_pledges
 
 router = APIRouter(prefix="/v1", tags=["pledges"])
 
@@ -32,8 +33,18 @@ router = APIRouter(prefix="/v1", tags=["pledges"])
 async def create_pledge(
     request: Request, challenge_id: uuid.UUID, body: PledgeCreate, caller: CallerDep
 ) -> Response:
+    spec = _spec(body)
+
+    async def work(session: AsyncSession) -> PledgeView:
+        pledge = await pledges.create_pledge(session, caller, challenge_id, spec)
+        return (await new_views(session, caller, [pledge]))[0]
+
+    return await run_write(request, work, pledge_out, status_code=201)
+
+
+def _spec(body: PledgeCreate) -> pledges.PledgeSpec:
     earmark = body.earmark
-    spec = pledges.PledgeSpec(
+    return pledges.PledgeSpec(
         amount=body.amount,
         kind=body.kind,
         threshold_amount=body.threshold_amount,
@@ -48,11 +59,32 @@ async def create_pledge(
         anonymous=body.anonymous,
     )
 
-    async def work(session: AsyncSession) -> PledgeView:
-        pledge = await pledges.create_pledge(session, caller, challenge_id, spec)
-        return await view(session, caller, pledge)
 
-    return await run_write(request, work, pledge_out, status_code=201)
+@router.post(
+    "/pledges/batch",
+    status_code=201,
+    response_model=PledgeBatchOut,
+    responses=error_responses(401, 403, 404, 409, 422),
+    summary="Make up to 100 pledges across challenges at once, all or none (funder)",
+    description="One transaction: if any item is refused, no pledge is made and the "
+    'problem names the item (`errors[0].loc` is `["body", "items", i]`). Items are '
+    "pledged in request order, each as a single pledge would be.",
+)
+async def create_pledge_batch(
+    request: Request, body: PledgeBatchCreate, caller: CallerDep
+) -> Response:
+    items = [(item.challenge_id, _spec(item)) for item in body.items]
+
+    async def work(session: AsyncSession) -> list[PledgeView]:
+        made = await create_pledges(session, caller, items)
+        return await new_views(session, caller, made)
+
+    return await run_write(
+        request,
+        work,
+        lambda made: PledgeBatchOut(items=[pledge_out(item) for item in made]),
+        status_code=201,
+    )
 
 
 @router.get(

@@ -113,6 +113,25 @@ class BalanceLimitReached(Unprocessable):
         return numbers
 
 
+class ItemRefused(DomainError):
+    """One item of a batch was refused, so the whole batch did nothing. It answers as the
+    item's own error would (same status and `code`), naming the item by its index."""
+
+    def __init__(self, index: int, error: DomainError) -> None:
+        assert not isinstance(error, ItemRefused), "an item error is never nested"
+        super().__init__(
+            f"Item {index} was refused, so nothing in the batch was done. {error.detail}"
+        )
+        self.index = index
+        self.error = error
+        self.code = error.code
+        self.retry_after_seconds = error.retry_after_seconds
+
+    @property
+    def extensions(self) -> dict[str, int]:
+        return self.error.extensions
+
+
 class InvariantBroken(RuntimeError):
     """A state the market's rules make impossible was about to be written: a bug, never a
     user error. Raised (not asserted, which `python -O` strips) so the transaction rolls

@@ -93,6 +93,15 @@ CASES = [
         body={"amount": 100, "currency": "USD", "external_ref": "matrix-{principal}"},
     ),
     Case(
+        "deposit batch",
+        "POST",
+        "/v1/orgs/{org_id}/deposits/batch",
+        authenticated(other_org=403, owner=403, admin=201),
+        body={
+            "items": [{"amount": 100, "currency": "USD", "external_ref": "matrix-b-{principal}"}]
+        },
+    ),
+    Case(
         "withdraw",
         "POST",
         "/v1/orgs/{org_id}/withdrawals",
@@ -175,6 +184,14 @@ CASES = [
         "/v1/challenges/{challenge_id}/pledges",
         authenticated(other_org=201, owner_without_role=403, owner=201, admin=403),
         body={"amount": 100, "kind": "direct"},
+        role="funder",
+    ),
+    Case(
+        "pledge batch",
+        "POST",
+        "/v1/pledges/batch",
+        authenticated(other_org=201, owner_without_role=403, owner=201, admin=403),
+        body={"items": [{"challenge_id": "{challenge_id}", "amount": 100, "kind": "direct"}]},
         role="funder",
     ),
     Case(

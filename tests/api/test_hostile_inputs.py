@@ -38,6 +38,9 @@ EXAMPLE_BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "currency": "USD",
         "external_ref": "hostile-{nonce}",
     },
+    ("POST", "/v1/orgs/{org_id}/deposits/batch"): {
+        "items": [{"amount": 100, "currency": "USD", "external_ref": "hostile-batch-{nonce}"}]
+    },
     ("POST", "/v1/orgs/{org_id}/withdrawals"): {"amount": 1, "currency": "USD"},
     ("POST", "/v1/challenges"): {
         "title": "Hostile",
@@ -70,6 +73,22 @@ EXAMPLE_BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "on_expiry": "refund",
         "on_completion": "refund",
         "anonymous": False,
+    },
+    ("POST", "/v1/pledges/batch"): {
+        "items": [
+            {
+                "challenge_id": "{challenge_id}",
+                "amount": 10,
+                "kind": "threshold",
+                "threshold_amount": 10**9,
+                "deadline": "{future}",
+                "expires_at": "{later}",
+                "earmark": {"milestone_ids": ["{open_milestone_id}"], "sdg_targets": ["6.1"]},
+                "on_expiry": "refund",
+                "on_completion": "refund",
+                "anonymous": False,
+            }
+        ]
     },
     ("POST", "/v1/swarms"): {"name": "S", "members": [{"org_id": "{org_id}", "share_bps": 10_000}]},
     ("POST", "/v1/milestones/{milestone_id}/bids"): {

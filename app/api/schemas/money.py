@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from pydantic import Field, StringConstraints
 
 from app.api.schemas.base import AmountMinor, RequestModel, ResponseModel
+from app.domain.batches import MAX_DEPOSITS
 
 CurrencyCode = Annotated[
     str, StringConstraints(pattern=r"^[A-Z]{3}$"), Field(description="ISO 4217 code, e.g. USD.")
@@ -30,6 +31,18 @@ class DepositOut(ResponseModel):
     external_ref: str
     entry_id: uuid.UUID
     created_at: datetime
+
+
+class DepositBatchCreate(RequestModel):
+    items: list[DepositCreate] = Field(
+        min_length=1,
+        max_length=MAX_DEPOSITS,
+        description=f"1 to {MAX_DEPOSITS:,} deposits, credited together or not at all.",
+    )
+
+
+class DepositBatchOut(ResponseModel):
+    items: list[DepositOut] = Field(description="One deposit per item, in request order.")
 
 
 class WithdrawalCreate(RequestModel):

@@ -12,6 +12,7 @@ from pydantic import AwareDatetime, Field, PlainSerializer, StrictBool
 from app.api.schemas.base import AmountMinor, RequestModel, ResponseModel
 from app.api.schemas.challenges import SdgTarget
 from app.api.schemas.milestones import PayoutSplitOut
+from app.domain.batches import MAX_PLEDGES
 
 Ratio = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
 Remainder = Literal["refund", "rollover"]
@@ -40,6 +41,19 @@ class PledgeCreate(RequestModel):
     )
     rollover_challenge_id: uuid.UUID | None = None
     anonymous: StrictBool = False
+
+
+class PledgeBatchItem(PledgeCreate):
+    challenge_id: uuid.UUID
+
+
+class PledgeBatchCreate(RequestModel):
+    items: list[PledgeBatchItem] = Field(
+        min_length=1,
+        max_length=MAX_PLEDGES,
+        description=f"1 to {MAX_PLEDGES} pledges, on any open challenges, made together or "
+        "not at all, in this order.",
+    )
 
 
 class EarmarkOut(ResponseModel):
@@ -76,3 +90,7 @@ class PledgeOut(ResponseModel):
         default_factory=list, description="Which organisations this pledge's money paid"
     )
     created_at: datetime
+
+
+class PledgeBatchOut(ResponseModel):
+    items: list[PledgeOut] = Field(description="One pledge per item, in request order.")
