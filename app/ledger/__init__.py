@@ -130,6 +130,21 @@ class Ledger:
             self.session, code=code, currency=currency, owner_refs=owner_refs, flags=flags
         )
 
+    @staticmethod
+    def declare_account(
+        *,
+        code: str,
+        currency: str,
+        owner_ref: str,
+        flags: AccountFlags = AccountFlags.NONE,
+        shards: int = 1,
+    ) -> Account:
+        """The account with this natural key, known without a query: created by the first
+        write that uses it, in the same round trip."""
+        return _accounts.declare_account(
+            code=code, currency=currency, owner_ref=owner_ref, flags=flags, shards=shards
+        )
+
     async def find_account(self, *, code: str, currency: str, owner_ref: str) -> Account | None:
         return await _accounts.find_account(
             self.session, code=code, currency=currency, owner_ref=owner_ref

@@ -31,6 +31,9 @@ ACCOUNT_NAMESPACE = uuid.UUID("0b7d2a52-6a41-4a8e-9b53-5f0c1c7e2d11")
 # and makes the unit of work start over (app/sql/transactions.py).
 _cache: OrderedDict[uuid.UUID, Account] = OrderedDict()
 _by_key: dict[tuple[str, str, str], uuid.UUID] = {}
+# Declared accounts (`declare_account`) this process has not yet seen written: the next
+# write that uses one creates it in the same round trip (entries.py).
+_unconfirmed: set[uuid.UUID] = set()
 
 
 def account_id_for(code: str, currency: str, owner_ref: str) -> uuid.UUID:
@@ -40,6 +43,7 @@ def account_id_for(code: str, currency: str, owner_ref: str) -> uuid.UUID:
 
 def forget_account(account_id: uuid.UUID) -> None:
     account = _cache.pop(account_id, None)
+    _unconfirmed.discard(account_id)
     if account is not None:
         _by_key.pop((account.code, account.currency, account.owner_ref), None)
 
@@ -48,6 +52,104 @@ def forget_all_accounts() -> None:
     """Drop the process's cache (tests that wipe the database behind the ledger's back)."""
     _cache.clear()
     _by_key.clear()
+    _unconfirmed.clear()
+
+
+def declare_account(
+    *, code: str, currency: str, owner_ref: str, flags: AccountFlags, shards: int
+) -> Account:
+    """The account with this natural key, without a query: its id is derived, and if the
+    database does not have it yet, the first write that uses it creates it (in the same
+    round trip). Declaring it with other flags or shards than a known account is an
+    AccountConflict, as opening it would be."""
+    _validate(code, currency, owner_ref, shards)
+    known = _by_key.get((code, currency, owner_ref))
+    account = _cache.get(known) if known is not None else None
+    if account is None:
+        account = Account(
+            id=account_id_for(code, currency, owner_ref),
+            code=code,
+            currency=currency,
+            owner_ref=owner_ref,
+            flags=flags,
+            shards=shards,
+            meta={},
+            created_at=utcnow(),
+        )
+        _remember(account)
+        _unconfirmed.add(account.id)
+    elif account.flags != flags or account.shards != shards:
+        raise AccountConflict(
+            f"account {code}/{currency}/{owner_ref} exists with flags {account.flags.name} "
+            f"and {account.shards} shards"
+        )
+    return account
+
+
+def unconfirmed(accounts: Iterable[Account]) -> list[Account]:
+    """Those of these accounts that a write must make sure exist, by id."""
+    return sorted((a for a in accounts if a.id in _unconfirmed), key=lambda a: a.id)
+
+
+def confirm(accounts: Iterable[Account]) -> None:
+    """These accounts were written (if their transaction rolls back after all, the next
+    write finds no balance row: BalanceRowMissing forgets them and the work starts over)."""
+    for account in accounts:
+        _unconfirmed.discard(account.id)
+
+
+async def ensure_accounts_portable(session: AsyncSession, accounts: list[Account]) -> None:
+    """Create these accounts if missing, with their balance rows (the engines without the
+    server-side function); an existing one with other flags or shards is AccountConflict."""
+    if not accounts:
+        return
+    inserted = await session.execute(
+        insert_ignoring_conflicts(
+            session,
+            tables.accounts,
+            [
+                {
+                    "id": a.id,
+                    "code": a.code,
+                    "currency": a.currency,
+                    "owner_ref": a.owner_ref,
+                    "flags": int(a.flags),
+                    "shards": a.shards,
+                    "meta": {},
+                    "created_at": a.created_at,
+                }
+                for a in accounts
+            ],
+        ).returning(tables.accounts.c.id)
+    )
+    made = set(inserted.scalars())
+    rows = [
+        {
+            "account_id": a.id,
+            "shard": shard,
+            "debits_posted": 0,
+            "credits_posted": 0,
+            "debits_pending": 0,
+            "credits_pending": 0,
+        }
+        for a in accounts
+        if a.id in made
+        for shard in range(a.shards)
+    ]
+    if rows:
+        await session.execute(insert(tables.balances), rows)
+    existing = [a for a in accounts if a.id not in made]
+    if existing:
+        stored = await session.execute(
+            select(tables.accounts.c.id, tables.accounts.c.flags, tables.accounts.c.shards).where(
+                tables.accounts.c.id.in_([a.id for a in existing])
+            )
+        )
+        wanted = {a.id: (int(a.flags), a.shards) for a in existing}
+        for account_id, flags, shards in stored:
+            if wanted[account_id] != (flags, shards):
+                forget_account(account_id)
+                raise AccountConflict(f"account {account_id} exists with other flags or shards")
 
 
 def _account(row: RowMapping) -> Account:

@@ -23,9 +23,9 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.ledger import pg_fastpath, tables
-from app.ledger.accounts import get_accounts
+from app.ledger.accounts import confirm, ensure_accounts_portable, get_accounts, unconfirmed
 from app.ledger.balance_rows import RowChange, apply_changes
-from app.ledger.errors import EntryConflict, InvalidEntry, PendingNotOpen
+from app.ledger.errors import EntryConflict, InvalidEntry, LedgerError, PendingNotOpen
 from app.ledger.ids import derived_id
 from app.ledger.model import (
     MAX_AMOUNT,
@@ -136,20 +136,28 @@ def _content(
 
 
 async def load_entry(session: AsyncSession, entry_id: uuid.UUID) -> Entry | None:
-    row = (
-        (await session.execute(select(tables.entries).where(tables.entries.c.id == entry_id)))
-        .mappings()
-        .one_or_none()
-    )
-    if row is None:
-        return None
-    posting_rows = (
+    """The entry with its postings, in one round trip (an outer join: an entry may have
+    none, as a void does)."""
+    entries, postings = tables.entries.c, tables.postings.c
+    rows = (
         await session.execute(
-            select(tables.postings)
-            .where(tables.postings.c.entry_id == entry_id)
-            .order_by(tables.postings.c.id)
+            select(
+                tables.entries,
+                postings.account_id.label("p_account_id"),
+                postings.shard.label("p_shard"),
+                postings.currency.label("p_currency"),
+                postings.debit.label("p_debit"),
+                postings.credit.label("p_credit"),
+            )
+            .select_from(tables.entries.outerjoin(tables.postings))
+            .where(entries.id == entry_id)
+            .order_by(postings.id)
         )
     ).mappings()
+    found = list(rows)
+    if not found:
+        return None
+    row = found[0]
     return Entry(
         id=row["id"],
         kind=row["kind"],
@@ -159,8 +167,11 @@ async def load_entry(session: AsyncSession, entry_id: uuid.UUID) -> Entry | None
         meta=dict(row["meta"] or {}),
         created_at=row["created_at"],
         postings=tuple(
-            PostingRecord(p["account_id"], p["shard"], p["currency"], p["debit"], p["credit"])
-            for p in posting_rows
+            PostingRecord(
+                p["p_account_id"], p["p_shard"], p["p_currency"], p["p_debit"], p["p_credit"]
+            )
+            for p in found
+            if p["p_account_id"] is not None
         ),
     )
 
@@ -197,10 +208,12 @@ async def _persist(
     changes: Sequence[RowChange],
     planned: Sequence[_Planned],
 ) -> bool:
-    """Write the entry, its balance changes and postings; False if the id (or the pending
+    """Write the entry, its balance changes and postings, first creating any account it uses
+    that this process declared but has not seen written; False if the id (or the pending
     entry it resolves) is taken. PostgreSQL does it in one round trip (pg_fastpath)."""
+    ensure = unconfirmed(item.account for item in planned)
     if is_postgres(session):
-        return await pg_fastpath.write(
+        written = await pg_fastpath.write(
             session,
             entry_id=header.id,
             kind=header.kind,
@@ -212,7 +225,12 @@ async def _persist(
             created_at=header.created_at,
             changes=changes,
             postings=[item.record() for item in planned],
+            ensure=ensure,
         )
+        confirm(ensure)
+        return written
+    await ensure_accounts_portable(session, ensure)
+    confirm(ensure)
     statement = insert_ignoring_conflicts(
         session,
         tables.entries,
@@ -357,6 +375,15 @@ class EntrySpec:
     timeout_at: datetime | None = None
 
 
+async def _write_naming_failure(session: AsyncSession, spec: EntrySpec) -> Entry:
+    """One entry of a batch; a refusal names it (as PostgreSQL's batch function does)."""
+    try:
+        return await _write_one(session, spec)
+    except LedgerError as error:
+        error.failed_entry_id = spec.entry_id
+        raise
+
+
 async def write_entries(session: AsyncSession, specs: Sequence[EntrySpec]) -> list[Entry]:
     """Write a batch of entries in the caller's transaction: all of them, or (on the first
     error) none, once the caller rolls back. On PostgreSQL the whole batch is one round trip
@@ -365,8 +392,11 @@ async def write_entries(session: AsyncSession, specs: Sequence[EntrySpec]) -> li
     if len(specs) > MAX_BATCH:
         raise InvalidEntry(f"a batch holds at most {MAX_BATCH} entries")
     if not is_postgres(session):
-        return [await _write_one(session, spec) for spec in specs]
+        return [await _write_naming_failure(session, spec) for spec in specs]
     prepared = [await _prepare(session, spec) for spec in specs]
+    ensure = unconfirmed(
+        {item.account.id: item.account for _, _, p in prepared for item in p}.values()
+    )
     written = await pg_fastpath.write_many(
         session,
         [
@@ -384,7 +414,9 @@ async def write_entries(session: AsyncSession, specs: Sequence[EntrySpec]) -> li
             )
             for header, changes, planned in prepared
         ],
+        ensure=ensure,
     )
+    confirm(ensure)
     entries = []
     for (header, _, planned), was_written in zip(prepared, written, strict=True):
         if was_written:
@@ -440,10 +472,12 @@ async def resolve_pending(
         resolves_id=pending_id,
     )
     fingerprint = _fingerprint(content)
-    replayed = await _replayed(session, entry_id, fingerprint)
-    if replayed is not None:
-        return replayed
+    # A replay is found when the write finds its id taken (below), not by a read first:
+    # the common case, a first resolution, costs no extra round trip.
     if post and pending.timeout_at is not None and pending.timeout_at <= utcnow():
+        replayed = await _replayed(session, entry_id, fingerprint)
+        if replayed is not None:
+            return replayed
         raise PendingNotOpen(pending_id, "expired")
     accounts = await get_accounts(session, {p.account_id for p in pending.postings})
     changes = [

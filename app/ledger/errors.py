@@ -8,7 +8,10 @@ from app.sql.transactions import TransientError
 
 
 class LedgerError(Exception):
-    """Base of every error the ledger raises on purpose."""
+    """Base of every error the ledger raises on purpose. Raised by a batch write, it names
+    in `failed_entry_id` the entry of the batch that failed (None outside batches)."""
+
+    failed_entry_id: uuid.UUID | None = None
 
 
 class InvalidEntry(LedgerError):

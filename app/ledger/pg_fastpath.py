@@ -22,13 +22,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.ledger.accounts import forget_account
 from app.ledger.balance_rows import RowChange, plan
-from app.ledger.errors import BalanceLimitExceeded, BalanceRowMissing, LimitExceeded
-from app.ledger.model import PostingRecord
+from app.ledger.errors import (
+    AccountConflict,
+    BalanceLimitExceeded,
+    BalanceRowMissing,
+    LedgerError,
+    LimitExceeded,
+)
+from app.ledger.model import Account, PostingRecord
 from app.sql.transactions import sqlstate_of
 
 LIMIT_EXCEEDED = "TRL01"
 BALANCE_ROW_MISSING = "TRL02"
 BALANCE_LIMIT_EXCEEDED = "TRL03"
+ACCOUNT_CONFLICT = "TRL04"
 
 _CALL = text(
     "SELECT ledger_write_entry(:id, :kind, :phase, :resolves, :timeout, CAST(:meta AS json), "
@@ -93,25 +100,74 @@ def _posting_params(postings: Sequence[PostingRecord]) -> dict[str, list[Any]]:
 
 
 async def _execute(session: AsyncSession, statement: Any, params: dict[str, Any]) -> Any:
-    """Run a write function, turning its SQLSTATEs back into ledger errors."""
+    """Run a write function, turning its SQLSTATEs back into ledger errors (naming the
+    failed entry of a batch, from the error's DETAIL)."""
     try:
         return await session.execute(statement, params)
     except DBAPIError as error:
-        code = sqlstate_of(error)
-        if code == LIMIT_EXCEEDED:
-            account, available, requested = _message(error).split("|")
-            raise LimitExceeded(uuid.UUID(account), int(available), int(requested)) from None
-        if code == BALANCE_ROW_MISSING:
-            raise _missing(uuid.UUID(_message(error))) from None
-        if code == BALANCE_LIMIT_EXCEEDED:
-            account, holding, requested, limit = _message(error).split("|")
-            raise BalanceLimitExceeded(
-                uuid.UUID(account), int(holding), int(requested), int(limit)
-            ) from None
-        raise
+        refused = _refusal(error)
+        if refused is None:
+            raise
+        refused.failed_entry_id = _failed_entry(error)
+        raise refused from None
 
 
-async def write_many(session: AsyncSession, writes: Sequence[PlannedWrite]) -> list[bool]:
+def _refusal(error: DBAPIError) -> LedgerError | None:
+    """The ledger error a write function's SQLSTATE stands for; None for any other."""
+    code = sqlstate_of(error)
+    if code == LIMIT_EXCEEDED:
+        account, available, requested = _message(error).split("|")
+        return LimitExceeded(uuid.UUID(account), int(available), int(requested))
+    if code == BALANCE_ROW_MISSING:
+        return _missing(uuid.UUID(_message(error)))
+    if code == ACCOUNT_CONFLICT:
+        account_id = uuid.UUID(_message(error))
+        forget_account(account_id)
+        return AccountConflict(f"account {account_id} exists with other flags or shards")
+    if code == BALANCE_LIMIT_EXCEEDED:
+        account, holding, requested, limit = _message(error).split("|")
+        return BalanceLimitExceeded(uuid.UUID(account), int(holding), int(requested), int(limit))
+    return None
+
+
+def _failed_entry(error: DBAPIError) -> uuid.UUID | None:
+    """The entry a batch named in the error's DETAIL ("entry <id>"), if any."""
+    driver_error = getattr(getattr(error, "orig", None), "__cause__", None)
+    detail = getattr(driver_error, "detail", None)
+    if isinstance(detail, str) and detail.startswith("entry "):
+        return uuid.UUID(detail.removeprefix("entry "))
+    return None
+
+
+# The same calls, preceded in the same statement by creating the accounts they use (the
+# volatile CTE runs first: the call reads its one row).
+_ENSURED = (
+    "WITH ensured AS (SELECT ledger_ensure_accounts(CAST(:a_id AS uuid[]), "
+    "CAST(:a_code AS text[]), CAST(:a_currency AS text[]), CAST(:a_owner AS text[]), "
+    "CAST(:a_flags AS int[]), CAST(:a_shards AS int[]), CAST(:a_created AS timestamptz)) "
+    "AS done) {call} FROM ensured"
+)
+_CALL_ENSURED = text(_ENSURED.format(call=_CALL.text))
+_CALL_MANY_ENSURED = text(_ENSURED.format(call=_CALL_MANY.text))
+
+
+def _ensure_params(ensure: Sequence[Account]) -> dict[str, Any]:
+    if not ensure:
+        return {}
+    return {
+        "a_id": [a.id for a in ensure],
+        "a_code": [a.code for a in ensure],
+        "a_currency": [a.currency for a in ensure],
+        "a_owner": [a.owner_ref for a in ensure],
+        "a_flags": [int(a.flags) for a in ensure],
+        "a_shards": [a.shards for a in ensure],
+        "a_created": min(a.created_at for a in ensure),
+    }
+
+
+async def write_many(
+    session: AsyncSession, writes: Sequence[PlannedWrite], *, ensure: Sequence[Account] = ()
+) -> list[bool]:
     """Write a batch in one round trip; per entry, False if its id was taken already.
     All or nothing: an error rolls the whole batch back with the caller's transaction."""
     rows: list[tuple[RowChange, int]] = []
@@ -136,8 +192,9 @@ async def write_many(session: AsyncSession, writes: Sequence[PlannedWrite]) -> l
         "e_postings": posting_ends,
         **_row_params(rows),
         **_posting_params(postings),
+        **_ensure_params(ensure),
     }
-    result = await _execute(session, _CALL_MANY, params)
+    result = await _execute(session, _CALL_MANY_ENSURED if ensure else _CALL_MANY, params)
     return [status == 0 for status in result.scalar_one()]
 
 
@@ -160,9 +217,10 @@ async def write(
     created_at: datetime,
     changes: Sequence[RowChange],
     postings: Sequence[PostingRecord],
+    ensure: Sequence[Account] = (),
 ) -> bool:
-    """Write the entry with its balance changes; False if the entry id (or the pending
-    entry it resolves) was taken already."""
+    """Write the entry with its balance changes (creating the `ensure` accounts first);
+    False if the entry id (or the pending entry it resolves) was taken already."""
     params: dict[str, Any] = {
         "id": entry_id,
         "kind": kind,
@@ -174,8 +232,9 @@ async def write(
         "created": created_at,
         **_row_params(plan(changes)),
         **_posting_params(postings),
+        **_ensure_params(ensure),
     }
-    result = await _execute(session, _CALL, params)
+    result = await _execute(session, _CALL_ENSURED if ensure else _CALL, params)
     return bool(result.scalar_one() == 0)
 
 

@@ -173,7 +173,9 @@ $$;
 # A batch of planned entries in one round trip (app/ledger/pg_fastpath.py: write_many):
 # every balance row of the batch is locked first, in one ordered pass, so batches running
 # at once cannot deadlock; then each entry is written by ledger_write_entry. Returns, per
-# entry, 0 (written) or 1 (its id was taken).
+# entry, 0 (written) or 1 (its id was taken). An entry refused with one of the ledger's own
+# SQLSTATEs (TRL01-TRL03) is re-raised with the same state and message and DETAIL "entry
+# <id>", so the caller can say which entry of the batch failed (since migration 0013).
 PG_WRITE_ENTRIES = r"""
 CREATE OR REPLACE FUNCTION ledger_write_entries(
     e_id uuid[], e_kind text[], e_phase text[], e_resolves uuid[], e_timeout timestamptz[],
@@ -184,30 +186,75 @@ CREATE OR REPLACE FUNCTION ledger_write_entries(
 ) RETURNS int[] LANGUAGE plpgsql AS $$
 DECLARE
     results int[] := '{}';
-    i int;
+    current int := 0;
     row_start int := 1;
     posting_start int := 1;
+    failed_state text;
+    failed_message text;
 BEGIN
     PERFORM 1 FROM ledger_balances b
      WHERE (b.account_id, b.shard) IN (SELECT * FROM unnest(r_account, r_shard))
         OR b.account_id IN (SELECT x.a FROM unnest(r_account, r_mode) AS x(a, m) WHERE x.m = 2)
      ORDER BY b.account_id, b.shard
        FOR UPDATE;
-    FOR i IN 1 .. coalesce(array_length(e_id, 1), 0) LOOP
-        results := results || ledger_write_entry(
-            e_id[i], e_kind[i], e_phase[i], e_resolves[i], e_timeout[i], e_meta[i],
-            e_fingerprint[i], e_created[i],
-            r_account[row_start:e_rows[i]], r_shard[row_start:e_rows[i]],
-            r_dp[row_start:e_rows[i]], r_cp[row_start:e_rows[i]],
-            r_dq[row_start:e_rows[i]], r_cq[row_start:e_rows[i]],
-            r_mode[row_start:e_rows[i]], r_flags[row_start:e_rows[i]],
-            q_account[posting_start:e_postings[i]], q_shard[posting_start:e_postings[i]],
-            q_currency[posting_start:e_postings[i]], q_debit[posting_start:e_postings[i]],
-            q_credit[posting_start:e_postings[i]]);
-        row_start := e_rows[i] + 1;
-        posting_start := e_postings[i] + 1;
-    END LOOP;
+    BEGIN
+        FOR i IN 1 .. coalesce(array_length(e_id, 1), 0) LOOP
+            current := i;
+            results := results || ledger_write_entry(
+                e_id[i], e_kind[i], e_phase[i], e_resolves[i], e_timeout[i], e_meta[i],
+                e_fingerprint[i], e_created[i],
+                r_account[row_start:e_rows[i]], r_shard[row_start:e_rows[i]],
+                r_dp[row_start:e_rows[i]], r_cp[row_start:e_rows[i]],
+                r_dq[row_start:e_rows[i]], r_cq[row_start:e_rows[i]],
+                r_mode[row_start:e_rows[i]], r_flags[row_start:e_rows[i]],
+                q_account[posting_start:e_postings[i]], q_shard[posting_start:e_postings[i]],
+                q_currency[posting_start:e_postings[i]], q_debit[posting_start:e_postings[i]],
+                q_credit[posting_start:e_postings[i]]);
+            row_start := e_rows[i] + 1;
+            posting_start := e_postings[i] + 1;
+        END LOOP;
+    EXCEPTION WHEN SQLSTATE 'TRL01' OR SQLSTATE 'TRL02' OR SQLSTATE 'TRL03' THEN
+        GET STACKED DIAGNOSTICS failed_state = RETURNED_SQLSTATE,
+                                failed_message = MESSAGE_TEXT;
+        RAISE EXCEPTION USING ERRCODE = failed_state, MESSAGE = failed_message,
+                              DETAIL = 'entry ' || e_id[current]::text;
+    END;
     RETURN results;
+END
+$$;
+"""
+
+
+# Accounts a write uses that this process has not seen in the database yet (declared from
+# their natural key: ids are derived): created on first use, in the same round trip as the
+# write (pg_fastpath calls it in a CTE before ledger_write_entry), with one balance row per
+# shard. An existing account with other flags or shards raises TRL04 ("account_id").
+PG_ENSURE_ACCOUNTS = r"""
+CREATE OR REPLACE FUNCTION ledger_ensure_accounts(
+    a_id uuid[], a_code text[], a_currency text[], a_owner text[], a_flags int[], a_shards int[],
+    a_created timestamptz
+) RETURNS int LANGUAGE plpgsql AS $$
+DECLARE
+    i int;
+    made uuid;
+    existing record;
+BEGIN
+    FOR i IN 1 .. coalesce(array_length(a_id, 1), 0) LOOP
+        INSERT INTO ledger_accounts (id, code, currency, owner_ref, flags, shards, meta, created_at)
+        VALUES (a_id[i], a_code[i], a_currency[i], a_owner[i], a_flags[i], a_shards[i], '{}', a_created)
+        ON CONFLICT DO NOTHING RETURNING id INTO made;
+        IF made IS NOT NULL THEN
+            INSERT INTO ledger_balances
+                   (account_id, shard, debits_posted, credits_posted, debits_pending, credits_pending)
+            SELECT a_id[i], s, 0, 0, 0, 0 FROM generate_series(0, a_shards[i] - 1) AS s;
+        ELSE
+            SELECT flags, shards INTO existing FROM ledger_accounts WHERE id = a_id[i];
+            IF existing.flags IS DISTINCT FROM a_flags[i] OR existing.shards IS DISTINCT FROM a_shards[i] THEN
+                RAISE EXCEPTION USING ERRCODE = 'TRL04', MESSAGE = a_id[i]::text;
+            END IF;
+        END IF;
+    END LOOP;
+    RETURN 0;
 END
 $$;
 """

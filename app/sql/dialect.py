@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, Table
+from sqlalchemy import ColumnElement, Select, Table, Text, cast
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import Insert
 
@@ -55,6 +56,14 @@ def upsert_adding(
         index_elements=key,
         set_={column: table.c[column] + statement.excluded[column]},
     )
+
+
+def json_array_has(session: AsyncSession, column: Any, value: str) -> ColumnElement[bool]:
+    """SQL: the JSON array of strings in `column` contains `value` (PostgreSQL's jsonb
+    containment; on SQLite, where JSON is stored as text, the quoted value in it)."""
+    if is_postgres(session):
+        return cast(column, JSONB).contains([value])
+    return cast(column, Text).like(f'%"{value}"%')
 
 
 def skip_locked(session: AsyncSession, query: S) -> S:

@@ -143,6 +143,37 @@ async def test_match_pledge_draws_one_to_one_up_to_its_cap_and_releases_the_rest
     assert closed.json()["totals"]["available"] == 1_100
 
 
+async def test_a_match_keeps_its_draws_while_a_threshold_waits_beside_it(
+    client: httpx.AsyncClient,
+) -> None:
+    """Regression: settling re-read the live pledges under lock after a match drew and
+    before the draw was flushed, discarding it; the match row stayed `held` naming a hold
+    the ledger had already posted, and its next draw failed."""
+    challenge, _ = await open_challenge(client)
+    sponsor, waiting, donor = await funder(client), await funder(client), await funder(client)
+    match = (
+        await pledge(client, sponsor, challenge["id"], kind="match", amount=4_000, match_ratio=1)
+    ).json()
+    unmet = await pledge(
+        client,
+        waiting,
+        challenge["id"],
+        kind="threshold",
+        amount=3_000,
+        threshold_amount=1_000_000,
+        deadline=future(),
+    )
+    assert unmet.json()["status"] == "held"
+    await pledge(client, donor, challenge["id"], amount=1_000)
+    drawn = await read_pledge(client, match["id"])
+    assert (drawn["status"], drawn["available"], drawn["held"]) == ("active", 1_000, 3_000)
+    again = await pledge(client, donor, challenge["id"], amount=500)
+    assert again.status_code == 201, again.text
+    drawn = await read_pledge(client, match["id"])
+    assert (drawn["available"], drawn["held"]) == (1_500, 2_500)
+    assert await available(client, sponsor) == (96_000, 2_500)
+
+
 async def test_fractional_match_ratios_round_down_and_stop_at_the_cap(
     client: httpx.AsyncClient,
 ) -> None:
@@ -179,6 +210,35 @@ async def test_a_met_threshold_is_matched_too(client: httpx.AsyncClient) -> None
     assert met.status_code == 201, met.text
     assert met.json()["status"] == "active"
     assert (await read_pledge(client, match["id"]))["available"] == 2_000
+
+
+async def test_a_new_match_that_meets_a_waiting_threshold_answers_with_its_draw(
+    client: httpx.AsyncClient,
+) -> None:
+    """The response of a new pledge is built from what its write knows; a match whose cap
+    meets a waiting threshold draws at once, and its answer must say so."""
+    challenge, _ = await open_challenge(client)
+    sponsor, a = await funder(client), await funder(client)
+    waiting = await pledge(
+        client,
+        a,
+        challenge["id"],
+        kind="threshold",
+        amount=1_000,
+        threshold_amount=3_000,
+        deadline=future(),
+    )
+    assert waiting.json()["status"] == "held"
+    match = await pledge(
+        client, sponsor, challenge["id"], kind="match", amount=10_000, match_ratio=2
+    )
+    assert match.status_code == 201, match.text
+    answered = match.json()
+    assert (answered["status"], answered["available"], answered["held"]) == ("active", 2_000, 8_000)
+    stored = await read_pledge(client, answered["id"])
+    assert {k: stored[k] for k in ("status", "available", "held")} == {
+        k: answered[k] for k in ("status", "available", "held")
+    }
 
 
 async def test_held_pledges_can_be_cancelled_and_others_cannot(client: httpx.AsyncClient) -> None:

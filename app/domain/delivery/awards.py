@@ -195,9 +195,7 @@ async def _escrow(
     draws = allocate_pro_rata(bid.amount, available)
     invariant(sum(draws.values()) == bid.amount, f"award {bid.id} draws {sum(draws.values())}")
     drawn = [(pid, draw) for pid, draw in sorted(draws.items()) if draw > 0]
-    escrows = await chart.escrow_accounts(
-        ledger, milestone.id, [pid for pid, _ in drawn], challenge.currency
-    )
+    escrows = chart.escrow_accounts(milestone.id, [pid for pid, _ in drawn], challenge.currency)
     parts = [
         [
             posting

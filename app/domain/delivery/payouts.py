@@ -118,9 +118,7 @@ async def _payout_parts(
 ) -> list[list[Posting]]:
     """Each part: some pledges' escrows debited, and the members credited exactly what those
     pledges paid them (the plan's matrix), so every part balances on its own."""
-    wallets = {
-        org_id: (await chart.wallet(ledger, org_id, currency)).id for org_id in sorted(plan.splits)
-    }
+    wallets = {org_id: chart.wallet(org_id, currency).id for org_id in sorted(plan.splits)}
     parts = []
     for chunk in chunked([pid for pid, draw in sorted(plan.draws.items()) if draw > 0]):
         postings = [

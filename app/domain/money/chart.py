@@ -3,8 +3,9 @@
 Per currency: `world` is money outside the platform (unlimited, sharded so a deposit storm
 does not queue on one row); `wallet` is an organisation's available money; `pledge` is one
 pledge's money not yet allocated; `escrow` is one pledge's money reserved for one awarded
-milestone. Every account but `world` can never go below zero, and account ids derive from
-their natural keys, so most are known without a query.
+milestone. Every account but `world` can never go below zero. Account ids derive from their
+natural keys, so every account here is known without a query: the ledger creates it with
+the first write that uses it (`Ledger.declare_account`).
 """
 
 from __future__ import annotations
@@ -22,24 +23,20 @@ def org_ref(org_id: uuid.UUID) -> str:
     return f"org:{org_id}"
 
 
-async def world(ledger: Ledger, currency: str) -> Account:
-    return await ledger.open_account(
+def world(currency: str) -> Account:
+    return Ledger.declare_account(
         code="world", currency=currency, owner_ref="platform", shards=WORLD_SHARDS
     )
 
 
-async def wallet(ledger: Ledger, org_id: uuid.UUID, currency: str) -> Account:
-    return await ledger.open_account(
+def wallet(org_id: uuid.UUID, currency: str) -> Account:
+    return Ledger.declare_account(
         code="wallet",
         currency=currency,
         owner_ref=org_ref(org_id),
         flags=AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS,
         shards=WALLET_SHARDS,
     )
-
-
-async def existing_wallet(ledger: Ledger, org_id: uuid.UUID, currency: str) -> Account | None:
-    return await ledger.find_account(code="wallet", currency=currency, owner_ref=org_ref(org_id))
 
 
 async def wallets(ledger: Ledger, org_id: uuid.UUID) -> list[Account]:
@@ -55,9 +52,9 @@ def pledge_account_id(pledge_id: uuid.UUID, currency: str) -> uuid.UUID:
     return Ledger.account_id_for(code="pledge", currency=currency, owner_ref=pledge_ref(pledge_id))
 
 
-async def pledge_account(ledger: Ledger, pledge_id: uuid.UUID, currency: str) -> Account:
+def pledge_account(pledge_id: uuid.UUID, currency: str) -> Account:
     """Money committed by one pledge and not yet allocated: never below zero."""
-    return await ledger.open_account(
+    return Ledger.declare_account(
         code="pledge",
         currency=currency,
         owner_ref=pledge_ref(pledge_id),
@@ -97,15 +94,16 @@ def escrow_account_id(milestone_id: uuid.UUID, pledge_id: uuid.UUID, currency: s
     )
 
 
-async def escrow_accounts(
-    ledger: Ledger, milestone_id: uuid.UUID, pledge_ids: list[uuid.UUID], currency: str
+def escrow_accounts(
+    milestone_id: uuid.UUID, pledge_ids: list[uuid.UUID], currency: str
 ) -> dict[uuid.UUID, Account]:
-    """The escrow accounts of many pledges for one milestone, opened in a few statements."""
-    refs = {escrow_ref(milestone_id, pid): pid for pid in pledge_ids}
-    opened = await ledger.open_accounts(
-        code="escrow",
-        currency=currency,
-        owner_refs=refs,
-        flags=AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS,
-    )
-    return {refs[ref]: account for ref, account in opened.items()}
+    """The escrow accounts of many pledges for one milestone (created by the award's write)."""
+    return {
+        pid: Ledger.declare_account(
+            code="escrow",
+            currency=currency,
+            owner_ref=escrow_ref(milestone_id, pid),
+            flags=AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS,
+        )
+        for pid in pledge_ids
+    }

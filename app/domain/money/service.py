@@ -52,7 +52,7 @@ class CurrencyBalance:
     held: int
 
 
-async def _require_org(session: AsyncSession, org_id: uuid.UUID) -> None:
+async def require_org(session: AsyncSession, org_id: uuid.UUID) -> None:
     if await session.scalar(select(Org.id).where(Org.id == org_id)) is None:
         raise NotFound("organisation", org_id)
 
@@ -70,7 +70,7 @@ async def deposit(
     and none takes the wallet past the most an account may hold (BalanceLimitReached)."""
     policies.require_admin(caller)
     currency = validate_currency(currency)
-    await _require_org(session, org_id)
+    await require_org(session, org_id)
     record = Deposit(
         id=uuid.uuid4(),
         org_id=org_id,
@@ -93,21 +93,14 @@ async def deposit(
     try:
         await ledger.transfer(
             entry_id=record.entry_id,
-            debit_account_id=(await chart.world(ledger, currency)).id,
-            credit_account_id=(await chart.wallet(ledger, org_id, currency)).id,
+            debit_account_id=chart.world(currency).id,
+            credit_account_id=chart.wallet(org_id, currency).id,
             amount=amount,
             kind="deposit",
             meta={"memo": f"deposit {external_ref}", "deposit_id": str(record.id)},
         )
     except BalanceLimitExceeded as error:
-        raise BalanceLimitReached(
-            f"The wallet of organisation {org_id} holds {error.balance:,} {currency} minor "
-            f"units; a deposit of {amount:,} would take it past {error.limit:,}, the most one "
-            "account may hold. Nothing was changed.",
-            limit=error.limit,
-            requested=amount,
-            balance=error.balance,
-        ) from None
+        raise wallet_full(error, org_id, currency, amount) from None
     await emit(
         session,
         "deposit.created",
@@ -123,6 +116,20 @@ async def deposit(
     return DepositResult(record, created=True)
 
 
+def wallet_full(
+    error: BalanceLimitExceeded, org_id: uuid.UUID, currency: str, amount: int
+) -> BalanceLimitReached:
+    """A deposit of `amount` refused by the ledger's balance limit, told to the admin."""
+    return BalanceLimitReached(
+        f"The wallet of organisation {org_id} holds {error.balance:,} {currency} minor "
+        f"units; a deposit of {amount:,} would take it past {error.limit:,}, the most one "
+        "account may hold. Nothing was changed.",
+        limit=error.limit,
+        requested=amount,
+        balance=error.balance,
+    )
+
+
 async def _earlier_deposit(session: AsyncSession, wanted: Deposit) -> Deposit:
     """The deposit that already used this external_ref, if it is the same money."""
     earlier = await session.scalar(
@@ -130,6 +137,13 @@ async def _earlier_deposit(session: AsyncSession, wanted: Deposit) -> Deposit:
     )
     if earlier is None:
         raise LedgerInvariantError("a deposit's external_ref conflicted with no deposit")
+    return same_money(earlier, wanted)
+
+
+def same_money(earlier: Deposit, wanted: Deposit) -> Deposit:
+    """`earlier`, when `wanted` (same external_ref) is the same money: a retried import;
+    409 external_ref_conflict when the reference names other money."""
+    assert earlier.external_ref == wanted.external_ref
     if (earlier.org_id, earlier.amount, earlier.currency) != (
         wanted.org_id,
         wanted.amount,
@@ -151,15 +165,13 @@ async def withdraw(
     policies.require_org(caller)
     currency = validate_currency(currency)
     ledger = Ledger(session)
-    source = await chart.existing_wallet(ledger, org_id, currency)
-    if source is None:
-        raise InsufficientFunds(f"The organisation holds no {currency}; {amount} was requested.")
+    source = chart.wallet(org_id, currency)  # an organisation that never held the currency
     withdrawal_id = uuid.uuid4()
     try:
         entry = await ledger.transfer(
             entry_id=withdrawal_id,
             debit_account_id=source.id,
-            credit_account_id=(await chart.world(ledger, currency)).id,
+            credit_account_id=chart.world(currency).id,
             amount=amount,
             kind="withdrawal",
             meta={"memo": "withdrawal", "withdrawal_id": str(withdrawal_id)},
@@ -192,7 +204,7 @@ async def balances(
 ) -> list[CurrencyBalance]:
     """Per currency: available (spendable now) and held (reserved by pending pledges)."""
     policies.ensure_can_manage_org(caller, org_id)
-    await _require_org(session, org_id)
+    await require_org(session, org_id)
     ledger = Ledger(session)
     accounts = await chart.wallets(ledger, org_id)
     sums = await ledger.balances(account.id for account in accounts)
@@ -218,7 +230,7 @@ async def statement(
 ) -> list[HistoryLine]:
     """The wallet's posted movements, oldest first, each with the balance after it."""
     policies.ensure_can_manage_org(caller, org_id)
-    await _require_org(session, org_id)
+    await require_org(session, org_id)
     ledger = Ledger(session)
     accounts = await chart.wallets(ledger, org_id)
     if currency is not None:

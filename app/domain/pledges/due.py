@@ -137,7 +137,7 @@ async def _roll_over(
         created_at=utcnow(),
     )
     PledgeRepository(session).add(successor)
-    successor_account = await chart.pledge_account(ledger, successor.id, successor.currency)
+    successor_account = chart.pledge_account(successor.id, successor.currency)
     await ledger.transfer(
         entry_id=settlement.step_id(pledge.id, "rollover-move"),
         debit_account_id=account_id,

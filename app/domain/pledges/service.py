@@ -20,6 +20,7 @@ from app.domain.money import chart, kinds
 from app.domain.pledges import settlement
 from app.domain.pledges.announce import announce
 from app.domain.pledges.terms import (
+    VERIFYING,
     PledgeSpec,
     check_funder_independent,
     check_terms,
@@ -37,10 +38,8 @@ FUNDING_KINDS = {"direct": kinds.PLEDGE, "threshold": kinds.PLEDGE_HOLD, "match"
 
 async def _fund(ledger: Ledger, pledge: Pledge) -> None:
     """The pledge's first movement: posted at once (direct) or held (threshold, match)."""
-    wallet = await chart.existing_wallet(ledger, pledge.funder_org_id, pledge.currency)
-    if wallet is None:
-        raise InsufficientFunds(f"The wallet holds no {pledge.currency}; {pledge.amount} needed.")
-    account = await chart.pledge_account(ledger, pledge.id, pledge.currency)
+    wallet = chart.wallet(pledge.funder_org_id, pledge.currency)  # empty if never funded
+    account = chart.pledge_account(pledge.id, pledge.currency)
     move = ledger.transfer if pledge.kind == "direct" else ledger.hold
     try:
         await move(
@@ -69,11 +68,13 @@ async def create_pledge(
 ) -> Pledge:
     caller = policies.require_role(caller, "funder")
     assert caller.org_id is not None
-    challenge = await ChallengeRepository(session).lock(challenge_id)
+    challenge, verifies = await ChallengeRepository(session).lock_for_funder(
+        challenge_id, caller.org_id, VERIFYING
+    )
     if challenge.status != "open":
         raise InvalidState("challenge", challenge_id, challenge.status, "pledged to")
     await check_terms(session, challenge, spec)
-    await check_funder_independent(session, challenge, caller.org_id)
+    check_funder_independent(challenge, verifies)
     pledge = Pledge(
         id=uuid.uuid4(),
         challenge_id=challenge.id,

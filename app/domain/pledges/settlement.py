@@ -37,21 +37,34 @@ def step_id(pledge_id: uuid.UUID, step: str) -> uuid.UUID:
 
 
 async def _accounts(ledger: Ledger, pledge: Pledge) -> tuple[uuid.UUID, uuid.UUID]:
-    wallet = await chart.wallet(ledger, pledge.funder_org_id, pledge.currency)
-    account = await chart.pledge_account(ledger, pledge.id, pledge.currency)
+    wallet = chart.wallet(pledge.funder_org_id, pledge.currency)
+    account = chart.pledge_account(pledge.id, pledge.currency)
     return wallet.id, account.id
 
 
-async def _draw_match(ledger: Ledger, pledge: Pledge, contribution: Contribution) -> int:
+async def _held_by(ledger: Ledger, pledges: Sequence[Pledge]) -> dict[uuid.UUID, int]:
+    """What each of these pledges holds now (its open hold), in one read."""
+    ids = {p.id: chart.pledge_account_id(p.id, p.currency) for p in pledges}
+    balances = await ledger.balances(ids.values())
+    return {
+        pledge_id: balances[account_id].credits_pending if account_id in balances else 0
+        for pledge_id, account_id in ids.items()
+    }
+
+
+async def _draw_match(
+    ledger: Ledger, pledge: Pledge, contribution: Contribution, held: dict[uuid.UUID, int]
+) -> int:
     """Post what a match pledge owes for one contribution (nothing for its own funder's
-    money: a funder never matches itself); re-hold the rest of its cap."""
+    money: a funder never matches itself); re-hold the rest of its cap. `held` is what
+    each pledge holds, kept current here as draws shrink it."""
     funder, amount = contribution
     if pledge.hold_entry_id is None or pledge.match_ratio_bps is None:
         return 0
     if funder == pledge.funder_org_id:
         return 0
     wallet_id, account_id = await _accounts(ledger, pledge)
-    remaining = (await ledger.balance(account_id)).credits_pending
+    remaining = held[pledge.id]
     drawn = match_draw(amount, pledge.match_ratio_bps, remaining)
     if drawn == 0:
         return 0
@@ -65,6 +78,7 @@ async def _draw_match(ledger: Ledger, pledge: Pledge, contribution: Contribution
     )
     await record_flow.pledged(ledger.session, pledge, drawn)
     rest = remaining - drawn
+    held[pledge.id] = rest
     pledge.hold_entry_id = None
     if rest > 0:
         hold = step_id(pledge.id, f"hold:{sequence + 1}")
@@ -88,19 +102,12 @@ async def _committed(ledger: Ledger, pledges: Sequence[Pledge]) -> int:
     return sum(b.credits_posted for b in (await ledger.balances(ids)).values())
 
 
-async def _undrawn(ledger: Ledger, matches: Sequence[Pledge]) -> list[MatchPledge]:
+def _undrawn(matches: Sequence[Pledge], held: dict[uuid.UUID, int]) -> list[MatchPledge]:
     """The match pledges that can still draw, with what is left of their caps."""
-    open_matches = [m for m in matches if m.hold_entry_id is not None and m.match_ratio_bps]
-    ids = {m.id: chart.pledge_account_id(m.id, m.currency) for m in open_matches}
-    balances = await ledger.balances(ids.values())
     return [
-        MatchPledge(
-            str(m.id),
-            str(m.funder_org_id),
-            m.match_ratio_bps or 0,
-            balances[ids[m.id]].credits_pending if ids[m.id] in balances else 0,
-        )
-        for m in open_matches
+        MatchPledge(str(m.id), str(m.funder_org_id), m.match_ratio_bps or 0, held[m.id])
+        for m in matches
+        if m.hold_entry_id is not None and m.match_ratio_bps
     ]
 
 
@@ -113,11 +120,15 @@ async def settle(
     ledger = Ledger(session)
     repository = PledgeRepository(session)
     holding = await repository.lock_holding(challenge.id)
+    if not holding:
+        await session.flush()
+        return
     matches = [p for p in holding if p.kind == "match"]
+    held = await _held_by(ledger, matches)
     for _ in range(len(holding) + 1):
         for contribution in contributions:
             for match in matches:
-                await _draw_match(ledger, match, contribution)
+                await _draw_match(ledger, match, contribution, held)
         waiting = [p for p in holding if p.kind == "threshold" and p.status == "held"]
         if not waiting:
             break
@@ -127,7 +138,7 @@ async def settle(
                 ThresholdPledge(str(p.id), p.amount, p.threshold_amount or 0, str(p.funder_org_id))
                 for p in waiting
             ],
-            await _undrawn(ledger, matches),
+            _undrawn(matches, held),
         )
         if not met:
             break
@@ -270,7 +281,7 @@ async def _roll_into(
     )
     PledgeRepository(session).add(successor)
     wallet_id, account_id = await _accounts(ledger, pledge)
-    successor_account = await chart.pledge_account(ledger, successor.id, successor.currency)
+    successor_account = chart.pledge_account(successor.id, successor.currency)
     moves = [(account_id, available, kinds.PLEDGE_ROLLOVER), (wallet_id, held, kinds.PLEDGE)]
     for source, amount, kind in moves:
         if amount > 0:

@@ -111,20 +111,13 @@ async def _check_earmarks(session: AsyncSession, challenge: Challenge, spec: Ple
 VERIFYING = ("open", "awarded", "claimed", "verified", "payout_pending", "disputed")
 
 
-async def check_funder_independent(
-    session: AsyncSession, challenge: Challenge, funder_org_id: uuid.UUID
-) -> None:
+def check_funder_independent(challenge: Challenge, verifies: bool) -> None:
     """A verifier of one of the challenge's milestones may not become its funder (it would
     judge outcomes its own money pays for): 409 conflict_of_interest."""
-    verifying = [
-        str(m.id)
-        for m in await MilestoneRepository(session).of_challenge(challenge.id)
-        if m.status in VERIFYING and str(funder_org_id) in m.verifier_org_ids
-    ]
-    if verifying:
+    if verifies:
         raise Conflict(
-            f"Conflict of interest: this organisation verifies milestones {verifying} of the "
-            "challenge, so it cannot fund it.",
+            f"Conflict of interest: this organisation verifies milestones of challenge "
+            f"{challenge.id}, so it cannot fund it.",
             code="conflict_of_interest",
         )
 

@@ -36,6 +36,19 @@ class PledgeMoney:
     paid_to: dict[uuid.UUID, int] = field(default_factory=dict)
 
 
+def new_pledge_money(pledge: Pledge) -> PledgeMoney | None:
+    """The money of a pledge made in this very unit of work, known from the write itself (no
+    query): all of it available once posted (a direct pledge, a threshold met at once), all
+    of it held while it waits (a threshold, a match cap). None when the write alone cannot
+    tell: a new match whose cap met a waiting threshold drew part of it at once."""
+    assert pledge.status in ("active", "held"), pledge.status
+    if pledge.status == "held":
+        return PledgeMoney(held=pledge.amount)
+    if pledge.kind == "match":
+        return None
+    return PledgeMoney(available=pledge.amount)
+
+
 async def money_of(
     session: AsyncSession, pledges: Sequence[Pledge]
 ) -> dict[uuid.UUID, PledgeMoney]:

@@ -74,11 +74,10 @@ class BidRepository:
             .where(Bid.milestone_id.in_(list(milestone_ids)))
             .order_by(Bid.id)
             .with_for_update()
-            .execution_options(populate_existing=True)
         )
         if status is not None:
             query = query.where(Bid.status == status)
-        return list(await self.session.scalars(query))
+        return list((await locks.reread_under_lock(self.session, query)).scalars())
 
     async def amounts_of(self, bid_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
         if not bid_ids:

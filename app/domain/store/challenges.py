@@ -17,7 +17,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.domain.base import Base
 from app.domain.errors import NotFound
 from app.domain.store import locks
-from app.sql.dialect import skip_locked
+from app.domain.store.milestones import Milestone
+from app.sql.dialect import json_array_has, skip_locked
 from app.sql.types import UtcDateTime, utcnow
 
 
@@ -77,16 +78,48 @@ class ChallengeRepository:
         """Wait for the challenge's row lock, and re-read the row under it."""
         return (await self.lock_together([challenge_id]))[challenge_id]
 
+    async def lock_for_funder(
+        self, challenge_id: uuid.UUID, funder_org_id: uuid.UUID, verifying: Sequence[str]
+    ) -> tuple[Challenge, bool]:
+        """Wait for the challenge's lock and say, in the same statement, whether this funder
+        verifies one of its milestones in these states (a conflict of interest)."""
+        locks.took_challenges(self.session, [challenge_id], waited=True)
+        verifies = (
+            select(Milestone.id)
+            .where(
+                Milestone.challenge_id == Challenge.id,
+                Milestone.status.in_(verifying),
+                json_array_has(self.session, Milestone.verifier_org_ids, str(funder_org_id)),
+            )
+            .exists()
+        )
+        row = (
+            await locks.reread_under_lock(
+                self.session,
+                select(Challenge, verifies)
+                .where(Challenge.id == challenge_id)
+                .with_for_update(of=Challenge),
+            )
+        ).one_or_none()
+        if row is None:
+            raise NotFound("challenge", challenge_id)
+        return row[0], bool(row[1])
+
     async def lock_together(self, challenge_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Challenge]:
         """Wait for several challenges' locks, in ascending id order (NotFound if one is
         missing)."""
-        ids = sorted(set(challenge_ids))
-        locks.took_challenges(self.session, ids, waited=True)
-        found = await self._locked(ids, wait=True)
-        for challenge_id in ids:
+        found = await self.lock_existing(challenge_ids)
+        for challenge_id in sorted(set(challenge_ids)):
             if challenge_id not in found:
                 raise NotFound("challenge", challenge_id)
         return found
+
+    async def lock_existing(self, challenge_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Challenge]:
+        """Wait for the locks of those of these challenges that exist, in ascending id order
+        (a batch then says which of its items named a missing one)."""
+        ids = sorted(set(challenge_ids))
+        locks.took_challenges(self.session, ids, waited=True)
+        return await self._locked(ids, wait=True)
 
     async def try_lock_together(
         self, challenge_ids: Iterable[uuid.UUID]
@@ -103,7 +136,7 @@ class ChallengeRepository:
     async def _locked(self, ids: list[uuid.UUID], *, wait: bool) -> dict[uuid.UUID, Challenge]:
         query = select(Challenge).where(Challenge.id.in_(ids)).order_by(Challenge.id)
         query = query.with_for_update() if wait else skip_locked(self.session, query)
-        rows = await self.session.scalars(query.execution_options(populate_existing=True))
+        rows = (await locks.reread_under_lock(self.session, query)).scalars()
         return {challenge.id: challenge for challenge in rows}
 
     def add(self, challenge: Challenge, targets: Iterable[tuple[str, int]]) -> None:

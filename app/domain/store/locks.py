@@ -31,7 +31,9 @@ import enum
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TypeVarTuple
 
+from sqlalchemy import Result, Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 _STATE_KEY = "tributary_locks"
@@ -93,3 +95,20 @@ def took(session: AsyncSession, level: Level, challenge_id: uuid.UUID) -> None:
 def forget(session: AsyncSession) -> None:
     """A new transaction on the same session starts with no locks (commit released them)."""
     session.info.pop(_STATE_KEY, None)
+
+
+_Row = TypeVarTuple("_Row")
+
+
+async def reread_under_lock(session: AsyncSession, query: Select[*_Row]) -> Result[*_Row]:
+    """Run a locking re-read (SELECT ... FOR UPDATE) that refreshes objects already in the
+    session from the rows as locked, after flushing what the unit of work changed so far.
+
+    Sessions do not autoflush, and `populate_existing` overwrites loaded objects: without the
+    flush a re-read would silently discard changes not yet written (a match pledge's draw,
+    discarded by settling's re-read of the live pledges, once left its row naming a hold the
+    ledger had already posted). Flushing first makes the re-read see them instead."""
+    await session.flush()
+    assert not session.new, "a flush leaves no new object unwritten"
+    assert not session.dirty, "a flush leaves no changed object unwritten"
+    return await session.execute(query.execution_options(populate_existing=True))

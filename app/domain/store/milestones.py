@@ -85,12 +85,14 @@ class MilestoneRepository:
     async def lock(self, milestone_id: uuid.UUID, *, challenge_id: uuid.UUID) -> Milestone:
         """The milestone, re-read under its row lock; its challenge's lock must be held."""
         locks.took(self.session, locks.Level.MILESTONE, challenge_id)
-        milestone = await self.session.scalar(
-            select(Milestone)
-            .where(Milestone.id == milestone_id, Milestone.challenge_id == challenge_id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
+        milestone = (
+            await locks.reread_under_lock(
+                self.session,
+                select(Milestone)
+                .where(Milestone.id == milestone_id, Milestone.challenge_id == challenge_id)
+                .with_for_update(),
+            )
+        ).scalar_one_or_none()
         if milestone is None:
             raise NotFound("milestone", milestone_id)
         return milestone
@@ -104,7 +106,9 @@ class MilestoneRepository:
         )
         if lock:
             locks.took(self.session, locks.Level.MILESTONE, challenge_id)
-            query = query.with_for_update().execution_options(populate_existing=True)
+            return list(
+                (await locks.reread_under_lock(self.session, query.with_for_update())).scalars()
+            )
         return list(await self.session.scalars(query))
 
     async def awarded_of_challenges(

@@ -121,9 +121,8 @@ class PledgeRepository:
             .where(Pledge.challenge_id == challenge_id, condition)
             .order_by(*(order or (Pledge.created_at, Pledge.id)))  # type: ignore[arg-type]
             .with_for_update()
-            .execution_options(populate_existing=True)
         )
-        return list(await self.session.scalars(query))
+        return list((await locks.reread_under_lock(self.session, query)).scalars())
 
     async def lock(self, pledge_id: uuid.UUID, *, challenge_id: uuid.UUID) -> Pledge:
         """One pledge, re-read under its row lock; its challenge's lock must be held."""
