@@ -28,6 +28,7 @@ from app.api import (
     swarms,
 )
 from app.api.errors import install_error_handlers
+from app.api.flows_cache import FlowsCache
 from app.api.key_cache import KeyCache
 from app.api.middleware import EdgeMiddleware
 from app.api.openapi_doc import install as install_openapi
@@ -80,6 +81,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.database = db
     app.state.rate_limits = rate_limits
     app.state.key_cache = KeyCache()
+    app.state.flows_cache = FlowsCache()
     app.state.signer_source = signer_source
     install_error_handlers(app)
     install_openapi(app)
