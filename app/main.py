@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 
 from app import __version__
 from app.api import (
+    assurance,
     audit,
     bids,
     challenges,
@@ -92,6 +93,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(swarms.router)
     app.include_router(bids.router)
     app.include_router(claims.router)
+    app.include_router(assurance.router)
     app.include_router(ledger.router)
     app.include_router(audit.router)
     app.include_router(events.router)
