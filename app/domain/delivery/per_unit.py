@@ -35,3 +35,25 @@ def per_unit_payout(unit_price: int, max_units: int, value: Fraction) -> int:
         raise ValueError("unit_price and max_units must be positive, value non-negative")
     units = min(Fraction(value), Fraction(max_units))
     return unit_price * units.numerator // units.denominator
+
+
+def check_pricing(
+    pricing: str, amount: int, unit_price: int | None, max_units: int | None
+) -> str | None:
+    """Why a bid's pricing terms do not hold together (a message for the bidder), or None."""
+    if pricing not in PRICINGS:
+        return f"pricing must be one of {list(PRICINGS)}, not {pricing!r}."
+    if pricing == "lump_sum":
+        if unit_price is not None or max_units is not None:
+            return "unit_price and max_units belong to per_unit bids; this bid is lump_sum."
+        return None
+    if unit_price is None or max_units is None:
+        return "A per_unit bid needs both unit_price and max_units."
+    if unit_price <= 0 or max_units <= 0:
+        return "unit_price and max_units must be positive."
+    if amount != unit_price * max_units:
+        return (
+            f"A per_unit bid's amount must equal unit_price x max_units = {unit_price} x "
+            f"{max_units} = {unit_price * max_units}, not {amount}."
+        )
+    return None
