@@ -13,6 +13,7 @@ from app import __version__
 from app.api import (
     assurance,
     audit,
+    benchmarks,
     bids,
     challenges,
     claims,
@@ -98,6 +99,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(audit.router)
     app.include_router(events.router)
     app.include_router(public.router)
+    app.include_router(benchmarks.router)
     app.include_router(dashboard.router)
     app.include_router(swagger_ui.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -359,6 +359,7 @@ CASES = [
     ),
     Case("dashboard", "GET", "/", PUBLIC),
     Case("dashboard challenge", "GET", "/challenges/{challenge_id}", PUBLIC),
+    Case("benchmarks", "GET", "/v1/public/benchmarks", PUBLIC),
     Case("log key", "GET", "/v1/public/ledger/key", PUBLIC),
     Case("tree head", "GET", "/v1/public/ledger/tree-head", PUBLIC, needs="sealed"),
     Case("tree heads", "GET", "/v1/public/ledger/tree-heads", PUBLIC, needs="sealed"),

@@ -81,6 +81,66 @@ async def test_600_a_unit_for_700_of_1000_units_pays_420000_and_returns_180000(
     assert (await totals(client, cid))["paid"] == 420_000
     report = _ok(await client.get("/v1/ledger/verify", headers=ADMIN))
     assert report["ok"], report["violations"]
+    benchmark = _ok(await client.get("/v1/public/benchmarks?sdg=6.1&unit=households"))
+    assert benchmark["items"] == [
+        {
+            "sdg_target": "6.1",
+            "unit": "households",
+            "currency": "USD",
+            "milestones": 1,
+            "median_cost_per_unit": 600,
+            "p25": 600,
+            "p75": 600,
+        }
+    ]
+    by_goal = _ok(await client.get("/v1/public/benchmarks?sdg=6&unit=households"))["items"]
+    assert [(i["sdg_target"], i["median_cost_per_unit"]) for i in by_goal] == [
+        ("6.1", 600),
+        ("6.2", 600),
+    ]
+    assert _ok(await client.get("/v1/public/benchmarks?unit=wells"))["items"] == []
+
+
+async def test_benchmarks_take_median_and_quartiles_over_paid_milestones(
+    client: httpx.AsyncClient,
+) -> None:
+    market = await build(client)
+    cid = market.challenge["id"]
+    _ok(await pledge(client, await funder(client, 30_000), cid, amount=30_000), 201)
+    for unit_price, value in ((10, 4), (20, 6), (30, 8), (40, 10)):
+        made = await milestone(
+            client,
+            cid,
+            market.steward,
+            unit="latrines",
+            target=10,
+            budget_cap=unit_price * 10,
+            sdg_targets=["6.2"],
+        )
+        offer = _ok(
+            await per_unit_bid(
+                client,
+                market,
+                made["id"],
+                amount=unit_price * 10,
+                pricing="per_unit",
+                unit_price=unit_price,
+                max_units=10,
+            ),
+            201,
+        )
+        await deliver(client, market, made["id"], offer["id"], value)
+    [item] = _ok(await client.get("/v1/public/benchmarks?unit=latrines"))["items"]
+    # Costs 10, 20, 30, 40 per unit: quartiles at ranks 0.75, 1.5, 2.25 (type 7), rounded down.
+    assert (item["sdg_target"], item["milestones"]) == ("6.2", 4)
+    assert (item["p25"], item["median_cost_per_unit"], item["p75"]) == (17, 25, 32)
+
+
+async def test_bad_benchmark_queries_are_422(client: httpx.AsyncClient) -> None:
+    for query in ("sdg=water", "sdg=6.", "unit=" + "u" * 51, "unit=", "currency=USD"):
+        refused = await client.get(f"/v1/public/benchmarks?{query}")
+        assert refused.status_code == 422, (query, refused.text)
+        assert refused.headers["content-type"].startswith("application/problem+json")
 
 
 async def test_a_per_unit_bid_is_paid_for_no_more_than_its_maximum(
