@@ -168,3 +168,22 @@ async def test_bad_bonuses_are_refused_and_move_nothing(client: httpx.AsyncClien
     assert await _bonuses(client, challenge["id"]) == []
     assert await available(client, sponsor) == (1_000, 0)
     await _verify_ok(client)
+
+
+async def test_the_challenge_page_shows_the_bonus_on_offer_until_it_is_returned(
+    client: httpx.AsyncClient,
+) -> None:
+    challenge, steward = await open_challenge(client)
+    page = await client.get(f"/challenges/{challenge['id']}")
+    assert "Assurance bonus on offer" not in page.text
+    sponsor = await funder(client, 100_000)
+    _ok(await _offer(client, challenge["id"], sponsor, amount=100_000, bonus_bps=250), 201)
+    page = await client.get(f"/challenges/{challenge['id']}")
+    assert page.status_code == 200
+    assert "Assurance bonus on offer" in page.text
+    assert "plus 2.5%</strong>" in page.text
+    assert "1,000.00</span>\n      USD of 1,000.00 left" in page.text
+    _ok(await client.post(f"/v1/challenges/{challenge['id']}/cancel", headers=steward.headers))
+    assert (
+        "Assurance bonus on offer" not in (await client.get(f"/challenges/{challenge['id']}")).text
+    )
