@@ -88,7 +88,7 @@ async def test_missed_thresholds_get_7500_and_2500_and_cancelling_returns_90000(
     await _verify_ok(client)
 
 
-async def test_a_bonus_runs_out_and_pays_no_more_than_it_holds(
+async def test_a_bonus_runs_out_and_pays_no_more_than_it_holds_anonymous_pledges_too(
     client: httpx.AsyncClient, database: Database
 ) -> None:
     challenge, _ = await open_challenge(client)
@@ -96,7 +96,17 @@ async def test_a_bonus_runs_out_and_pays_no_more_than_it_holds(
     _ok(await _offer(client, challenge["id"], sponsor, amount=1_000, bonus_bps=10_000), 201)
     first, second = await funder(client, 800), await funder(client, 800)
     await _threshold(client, first, challenge["id"], 800)
-    await _threshold(client, second, challenge["id"], 800)
+    anonymous = await pledge(
+        client,
+        second,
+        challenge["id"],
+        kind="threshold",
+        amount=800,
+        threshold_amount=10**9,
+        deadline=future(1),
+        anonymous=True,
+    )
+    assert anonymous.status_code == 201, anonymous.text
     await due_work_at(database, datetime.now(UTC) + timedelta(days=2))
     # Oldest pledge first or not, the two bonuses together are exactly the 1,000 escrowed.
     got = sorted([(await available(client, o))[0] - 800 for o in (first, second)])
