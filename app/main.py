@@ -11,7 +11,9 @@ from fastapi.staticfiles import StaticFiles
 
 from app import __version__
 from app.api import (
+    assurance,
     audit,
+    benchmarks,
     bids,
     challenges,
     claims,
@@ -94,10 +96,12 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(swarms.router)
     app.include_router(bids.router)
     app.include_router(claims.router)
+    app.include_router(assurance.router)
     app.include_router(ledger.router)
     app.include_router(audit.router)
     app.include_router(events.router)
     app.include_router(public.router)
+    app.include_router(benchmarks.router)
     app.include_router(dashboard.router)
     app.include_router(swagger_ui.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
