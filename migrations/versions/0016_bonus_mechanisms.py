@@ -1,7 +1,7 @@
 """Funding mechanisms (issue 18): assurance bonuses, and bids priced per verified unit.
 
-Revision ID: 0014_bonus_mechanisms
-Revises: 0013_batch_errors_name_entry
+Revision ID: 0016_bonus_mechanisms
+Revises: 0015_flow_versions
 Create Date: 2026-12-02
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0014_bonus_mechanisms"
-down_revision: str | None = "0013_batch_errors_name_entry"
+revision: str = "0016_bonus_mechanisms"
+down_revision: str | None = "0015_flow_versions"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
