@@ -3,7 +3,7 @@ version is the sum over its rows and a rendered view is cached until it moves
 (app/api/flows_cache.py). Existing rows start at 0; the next change counts from there.
 
 Revision ID: 0015_flow_versions
-Revises: 0014_ledger_set_based_writes
+Revises: 0014_ledger_bulk_accounts
 Create Date: 2026-12-02
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0015_flow_versions"
-down_revision: str | None = "0014_ledger_set_based_writes"
+down_revision: str | None = "0014_ledger_bulk_accounts"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
