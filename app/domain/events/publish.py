@@ -49,6 +49,8 @@ EVENT_TYPES = frozenset(
         "milestone.not_achieved",
         "milestone.retendered",
         "attestation.recorded",
+        "round.created",
+        "round.closed",
     }
 )
 _PENDING_KEY = "tributary_events"

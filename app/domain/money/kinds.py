@@ -20,6 +20,9 @@ PLEDGE_ROLLOVER = "pledge_rollover"  # pledge -> a pledge on another challenge
 AWARD = "award"  # pledge -> escrow
 PAYOUT = "payout"  # escrow -> actors' wallets
 ESCROW_RETURN = "escrow_return"  # escrow -> pledge
+ROUND_FUND = "round_fund"  # wallet -> round: a matching round's pool
+ROUND_MATCH = "round_match"  # round -> pledge: a challenge's match, the sponsor's pledge
+ROUND_RETURN = "round_return"  # round -> wallet: what a round could not place
 
 # Entries that give a pledge's money back to its funder's wallet.
 RETURN_KINDS = (PLEDGE_REFUND, PLEDGE_EXPIRY_REFUND)
