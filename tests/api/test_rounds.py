@@ -12,6 +12,7 @@ import pytest
 from app.db import Database
 from tests.support.factories import ADMIN, OrgHandle, make_org
 from tests.support.market import available, due_work_at, funder, open_challenge, pledge, totals
+from tests.support.statements import recorded_statements
 
 
 def _at(days: float) -> str:
@@ -306,3 +307,18 @@ async def test_round_events_are_public(client: httpx.AsyncClient) -> None:
     ]
     assert "round.created" in types
     assert "round.closed" in types
+
+
+async def test_the_public_read_is_two_queries_open_and_one_closed(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    world = await _issue_example(client)
+    path = f"/v1/rounds/{world['round']['id']}"
+    with recorded_statements(database.engine) as sent:
+        assert (await client.get(path)).status_code == 200
+    assert len(sent) == 2, sent
+    closing = await client.post(f"{path}/close", headers=world["sponsor"].headers)
+    assert closing.status_code == 200
+    with recorded_statements(database.engine) as sent:
+        assert (await client.get(path)).status_code == 200
+    assert len(sent) == 1, sent

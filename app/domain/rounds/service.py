@@ -141,14 +141,14 @@ async def create_round(
         orgs=[round_.sponsor_org_id],
         public=True,
     )
-    return await view(session, round_)
+    return await view(session, round_.id)
 
 
-async def view(session: AsyncSession, round_: Round) -> projection.RoundView:
+async def view(session: AsyncSession, round_id: uuid.UUID) -> projection.RoundView:
     """The round as GET shows it: frozen once closed (one query), else projected live from
     its contributions (two queries)."""
     repository = RoundRepository(session)
-    listed = await repository.listed(round_.id)
+    round_, listed = await repository.with_listed(round_id)
     if round_.status == "closed":
         return projection.frozen(round_, listed)
     totals = await repository.contributions(round_, [item.row.challenge_id for item in listed])
@@ -157,7 +157,7 @@ async def view(session: AsyncSession, round_: Round) -> projection.RoundView:
 
 async def get_round(session: AsyncSession, round_id: uuid.UUID) -> projection.RoundView:
     """Public: anyone may read a round."""
-    return await view(session, await RoundRepository(session).get(round_id))
+    return await view(session, round_id)
 
 
 async def open_rounds_of(
@@ -165,4 +165,4 @@ async def open_rounds_of(
 ) -> list[projection.RoundView]:
     """The open rounds a challenge is in, projected (the challenge's page)."""
     found = await RoundRepository(session).open_rounds_of(challenge_id, utcnow())
-    return [await view(session, round_) for round_ in found]
+    return [await view(session, round_.id) for round_ in found]

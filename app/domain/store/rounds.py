@@ -133,13 +133,23 @@ class RoundRepository:
 
     async def listed(self, round_id: uuid.UUID) -> list[Listed]:
         """The round's challenges in the order given, with their status and title (one query)."""
-        rows = await self.session.execute(
-            select(RoundChallenge, Challenge.status, Challenge.title)
-            .join(Challenge, Challenge.id == RoundChallenge.challenge_id)
-            .where(RoundChallenge.round_id == round_id)
-            .order_by(RoundChallenge.position)
+        return (await self.with_listed(round_id))[1]
+
+    async def with_listed(self, round_id: uuid.UUID) -> tuple[Round, list[Listed]]:
+        """The round and its challenges in the order given, with their status and title, in
+        one query (the public read is this and the contributions: two queries)."""
+        rows = list(
+            await self.session.execute(
+                select(Round, RoundChallenge, Challenge.status, Challenge.title)
+                .join(RoundChallenge, RoundChallenge.round_id == Round.id)
+                .join(Challenge, Challenge.id == RoundChallenge.challenge_id)
+                .where(Round.id == round_id)
+                .order_by(RoundChallenge.position)
+            )
         )
-        return [Listed(row, status, title) for row, status, title in rows]
+        if not rows:
+            raise NotFound("round", round_id)
+        return rows[0][0], [Listed(row, status, title) for _, row, status, title in rows]
 
     async def contributions(
         self, round_: Round, challenge_ids: Sequence[uuid.UUID]
