@@ -11,7 +11,9 @@ its rules say there can be none, and that what the market shows equals the ledge
 - `escrow_differs_from_award`: an awarded or claimed milestone's escrow is its award;
 - `challenge_totals_differ`: a challenge's available, allocated and held money, as shown
   (from the flow rollup and the pledges' holds), equals its pledge and escrow accounts in
-  the ledger.
+  the ledger;
+- `round_escrow_differs`: an open matching round's escrow holds exactly its pool, a closed
+  one's nothing (every cent placed as a pledge or returned to the sponsor).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from app.domain.store.bids import BidRepository
 from app.domain.store.challenges import ChallengeRepository
 from app.domain.store.milestones import MilestoneRepository
 from app.domain.store.pledges import ENDED_STATUSES, PledgeRepository
+from app.domain.store.rounds import RoundRepository
 from app.ledger import Balance, Ledger
 
 ENDED_MILESTONES = ("paid", "failed", "cancelled", "not_achieved")
@@ -134,6 +137,23 @@ async def _totals_checks(
     return violations
 
 
+async def _round_checks(session: AsyncSession, ledger: Ledger) -> list[Violation]:
+    held = {_ids(ref)[0]: bal for ref, _, bal in await ledger.nonzero_of_code("round")}
+    violations = []
+    for round_id, status, pool in await RoundRepository(session).every_pool():
+        balance = held.pop(round_id, Balance())
+        expected = pool if status == "open" else 0
+        if balance.credit_balance != expected or balance.credits_pending:
+            violations.append(
+                {"check": "round_escrow_differs", "row": [str(round_id), status, expected]}
+            )
+    violations += [
+        {"check": "round_escrow_differs", "row": [str(round_id), "unknown", 0]}
+        for round_id in sorted(held)
+    ]
+    return violations
+
+
 async def violations(session: AsyncSession, *, with_totals: bool = True) -> list[Violation]:
     """Every breach of the market's invariants (empty: the books hold). Totals come from
     the flow rollup: when the rollup itself differs from the journal (reported on its own),
@@ -144,4 +164,5 @@ async def violations(session: AsyncSession, *, with_totals: bool = True) -> list
     totals_violations = (
         await _totals_checks(session, pledge_balances, escrow) if with_totals else []
     )
-    return pledge_violations + milestone_violations + totals_violations
+    round_violations = await _round_checks(session, ledger)
+    return pledge_violations + milestone_violations + totals_violations + round_violations

@@ -175,6 +175,13 @@ class RoundRepository:
             totals[challenge_id][funder_id] = int(total)
         return totals
 
+    async def every_pool(self) -> list[tuple[uuid.UUID, str, int]]:
+        """(id, status, matching pool) of every round, for the market's audit."""
+        rows = await self.session.execute(
+            select(Round.id, Round.status, Round.matching_pool).order_by(Round.id)
+        )
+        return [(round_id, status, int(pool)) for round_id, status, pool in rows]
+
     async def due(self, now: datetime, limit: int) -> list[uuid.UUID]:
         """Open rounds whose end has come, soonest first."""
         rows = await self.session.scalars(
