@@ -322,3 +322,32 @@ async def test_the_public_read_is_two_queries_open_and_one_closed(
     with recorded_statements(database.engine) as sent:
         assert (await client.get(path)).status_code == 200
     assert len(sent) == 1, sent
+
+
+async def test_a_replayed_round_moves_the_pool_once_and_the_statement_names_it(
+    client: httpx.AsyncClient,
+) -> None:
+    sponsor = await funder(client, 150_000)
+    a, _ = await open_challenge(client)
+    body = {
+        "name": "Replayed",
+        "currency": "USD",
+        "matching_pool": 100_000,
+        "challenge_ids": [a["id"]],
+        "starts_at": _at(-1),
+        "ends_at": _at(7),
+    }
+    headers = {**sponsor.headers, "Idempotency-Key": "round-once"}
+    first = await client.post("/v1/rounds", json=body, headers=headers)
+    again = await client.post("/v1/rounds", json=body, headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert await available(client, sponsor) == (50_000, 0)
+    _ok(await pledge(client, await funder(client, 100), a["id"], amount=100))
+    round_id = first.json()["id"]
+    _ok(await client.post(f"/v1/rounds/{round_id}/close", headers=sponsor.headers), 200)
+    lines = (await client.get(f"/v1/orgs/{sponsor.id}/statement", headers=sponsor.headers)).json()
+    items = lines["items"] if isinstance(lines, dict) else lines
+    moves = [(line["kind"], line["amount"]) for line in items if line["kind"].startswith("round")]
+    assert moves == [("round_fund", -100_000)]
