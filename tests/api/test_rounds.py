@@ -351,3 +351,63 @@ async def test_a_replayed_round_moves_the_pool_once_and_the_statement_names_it(
     items = lines["items"] if isinstance(lines, dict) else lines
     moves = [(line["kind"], line["amount"]) for line in items if line["kind"].startswith("round")]
     assert moves == [("round_fund", -100_000)]
+
+
+async def _verifying_sponsor(client: httpx.AsyncClient) -> tuple[OrgHandle, dict[str, Any], Any]:
+    """A sponsor that also verifies; a challenge with a milestone; its steward."""
+    sponsor = await make_org(client, "funder", "verifier")
+    deposit = await client.post(
+        f"/v1/orgs/{sponsor.id}/deposits",
+        json={"amount": 100_000, "currency": "USD", "external_ref": f"seed-{sponsor.id}"},
+        headers=ADMIN,
+    )
+    assert deposit.status_code == 201, deposit.text
+    challenge, steward = await open_challenge(client)
+    milestone = await client.post(
+        f"/v1/challenges/{challenge['id']}/milestones",
+        json={
+            "title": "Wells",
+            "metric": "wells",
+            "unit": "wells",
+            "target": 5,
+            "payout_rule": "pro_rata",
+            "budget_cap": 1_000,
+            "quorum": 1,
+            "due_at": _at(60),
+        },
+        headers=steward.headers,
+    )
+    return sponsor, challenge, (steward, _ok(milestone)["id"])
+
+
+async def _assign(
+    client: httpx.AsyncClient, steward: OrgHandle, milestone_id: str, org: str
+) -> None:
+    assigned = await client.put(
+        f"/v1/milestones/{milestone_id}/verifiers", json={"org_ids": [org]}, headers=steward.headers
+    )
+    assert assigned.status_code == 200, assigned.text
+
+
+async def test_a_sponsor_verifying_a_listed_challenge_is_409_conflict_of_interest(
+    client: httpx.AsyncClient,
+) -> None:
+    sponsor, challenge, (steward, milestone_id) = await _verifying_sponsor(client)
+    await _assign(client, steward, milestone_id, sponsor.id)
+    refused = await _round(client, sponsor, [challenge["id"]])
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "conflict_of_interest"
+    assert await available(client, sponsor) == (100_000, 0)
+
+
+async def test_the_share_of_a_challenge_the_sponsor_came_to_verify_returns(
+    client: httpx.AsyncClient,
+) -> None:
+    sponsor, challenge, (steward, milestone_id) = await _verifying_sponsor(client)
+    made = _ok(await _round(client, sponsor, [challenge["id"]]))
+    _ok(await pledge(client, await funder(client, 100), challenge["id"], amount=100))
+    await _assign(client, steward, milestone_id, sponsor.id)
+    closed = _ok(await client.post(f"/v1/rounds/{made['id']}/close", headers=sponsor.headers), 200)
+    assert closed["challenges"][0]["matched"] == 0
+    assert closed["projected_return"] == 100_000
+    assert await available(client, sponsor) == (100_000, 0)

@@ -2,9 +2,12 @@
 
 While the round is open the match is projected live from the contributions so far, by the
 same function that divides the pool at close, so the projection is exactly what closing
-now would place. A challenge that is not open (a draft that never opened, one closed,
-completed or cancelled) cannot take a pledge: its share is shown as going back to the
-sponsor. Once closed, the numbers frozen at close are shown. Pure: no I/O.
+now would place (save the rare share of a challenge the sponsor has come to verify since the
+round began, which the close returns: checking that would cost the public read a third
+query, and creating a round with such a challenge is refused). A challenge that is not
+open (a draft that never opened, one closed, completed or cancelled) cannot take a pledge:
+its share is shown as going back to the sponsor. Once closed, the numbers frozen at close
+are shown. Pure: no I/O.
 """
 
 from __future__ import annotations
