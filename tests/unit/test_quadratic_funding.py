@@ -197,3 +197,21 @@ def test_the_split_equals_a_brute_force_model_on_small_inputs(
     assert quadratic_match(pool, floor_bps, given_contributions) == _brute_force(
         pool, floor_bps, roots
     )
+
+
+def test_identical_challenges_tie_to_the_smaller_id() -> None:
+    same = {"x": 4, "y": 9}
+    assert quadratic_match(10_001, 0, {"b": same, "a": same}) == {"a": 5_001, "b": 5_000}
+
+
+@given(pool=pools, floor_bps=floors, given_contributions=contributions, data=st.data())
+def test_the_split_does_not_depend_on_the_order_of_the_input(
+    pool: int,
+    floor_bps: int,
+    given_contributions: dict[str, dict[str, int]],
+    data: st.DataObject,
+) -> None:
+    shuffled = dict(data.draw(st.permutations(list(given_contributions.items()))))
+    assert quadratic_match(pool, floor_bps, shuffled) == quadratic_match(
+        pool, floor_bps, given_contributions
+    )
