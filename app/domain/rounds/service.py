@@ -124,6 +124,14 @@ async def create_round(
             f"The wallet has {error.available} {spec.currency} available; the matching pool "
             f"is {spec.matching_pool}."
         ) from None
+    await _announce_created(session, round_, spec.challenge_ids)
+    return await view(session, round_.id)
+
+
+async def _announce_created(
+    session: AsyncSession, round_: Round, challenge_ids: list[uuid.UUID]
+) -> None:
+    """`round.created`: public (rounds are), and sent to the sponsor."""
     await emit(
         session,
         "round.created",
@@ -134,14 +142,13 @@ async def create_round(
             "currency": round_.currency,
             "matching_pool": round_.matching_pool,
             "floor_bps": round_.floor_bps,
-            "challenge_ids": [str(c) for c in spec.challenge_ids],
+            "challenge_ids": [str(c) for c in challenge_ids],
             "starts_at": round_.starts_at.isoformat(),
             "ends_at": round_.ends_at.isoformat(),
         },
         orgs=[round_.sponsor_org_id],
         public=True,
     )
-    return await view(session, round_.id)
 
 
 async def view(session: AsyncSession, round_id: uuid.UUID) -> projection.RoundView:
