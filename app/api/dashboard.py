@@ -20,6 +20,7 @@ from starlette.responses import Response
 from app.api.deps import DatabaseDep
 from app.api.formatting import counted, day, moment, money, percent
 from app.domain import public_log
+from app.domain.assurance import service as assurance
 from app.domain.challenges import service as challenges
 from app.domain.delivery import milestones, payouts
 from app.domain.flows import graph
@@ -118,12 +119,14 @@ async def challenge_page(
         )
         digest = await _digest(session, request)
         open_rounds = await rounds.open_rounds_of(session, challenge.id)
+        bonuses = await assurance.list_bonuses(session, challenge.id)
     return _page(
         request,
         "challenge.html",
         {
             "challenge": challenge,
             "rounds": open_rounds,
+            "bonuses": bonuses,
             "totals": totals,
             "milestones": shown,
             "flow_stages": _flow_stages(flows),

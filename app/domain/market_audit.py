@@ -14,6 +14,9 @@ its rules say there can be none, and that what the market shows equals the ledge
   the ledger;
 - `round_escrow_differs`: an open matching round's escrow holds exactly its pool, a closed
   one's nothing (every cent placed as a pledge or returned to the sponsor).
+- `bonus_remaining_differs`: an assurance bonus's `remaining` is what its account holds;
+- `ended_challenge_holds_bonus`: a completed or cancelled challenge's bonuses hold nothing
+  and are `returned`.
 """
 
 from __future__ import annotations
@@ -26,12 +29,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.flows import totals as flow_totals
 from app.domain.store.bids import BidRepository
+from app.domain.store.bonuses import BonusRepository
 from app.domain.store.challenges import ChallengeRepository
 from app.domain.store.milestones import MilestoneRepository
 from app.domain.store.pledges import ENDED_STATUSES, PledgeRepository
 from app.domain.store.rounds import RoundRepository
 from app.ledger import Balance, Ledger
 
+ENDED_CHALLENGES = ("completed", "cancelled")
 ENDED_MILESTONES = ("paid", "failed", "cancelled", "not_achieved")
 ESCROWED_MILESTONES = ("awarded", "claimed")
 
@@ -154,6 +159,30 @@ async def _round_checks(session: AsyncSession, ledger: Ledger) -> list[Violation
     return violations
 
 
+async def _bonus_checks(session: AsyncSession, ledger: Ledger) -> list[Violation]:
+    held = {
+        _ids(ref)[0]: bal.credit_balance for ref, _, bal in await ledger.nonzero_of_code("bonus")
+    }
+    violations: list[Violation] = []
+    for bonus, challenge_status in await BonusRepository(session).every_with_challenge_status():
+        balance = held.get(bonus.id, 0)
+        if balance != bonus.remaining:
+            violations.append(
+                {
+                    "check": "bonus_remaining_differs",
+                    "row": [str(bonus.id), bonus.remaining, balance],
+                }
+            )
+        if challenge_status in ENDED_CHALLENGES and (balance or bonus.status != "returned"):
+            violations.append(
+                {
+                    "check": "ended_challenge_holds_bonus",
+                    "row": [str(bonus.id), challenge_status, bonus.status, balance],
+                }
+            )
+    return violations
+
+
 async def violations(session: AsyncSession, *, with_totals: bool = True) -> list[Violation]:
     """Every breach of the market's invariants (empty: the books hold). Totals come from
     the flow rollup: when the rollup itself differs from the journal (reported on its own),
@@ -165,4 +194,11 @@ async def violations(session: AsyncSession, *, with_totals: bool = True) -> list
         await _totals_checks(session, pledge_balances, escrow) if with_totals else []
     )
     round_violations = await _round_checks(session, ledger)
-    return pledge_violations + milestone_violations + totals_violations + round_violations
+    bonus_violations = await _bonus_checks(session, ledger)
+    return (
+        pledge_violations
+        + milestone_violations
+        + totals_violations
+        + round_violations
+        + bonus_violations
+    )

@@ -51,6 +51,9 @@ EVENT_TYPES = frozenset(
         "attestation.recorded",
         "round.created",
         "round.closed",
+        "bonus.created",
+        "bonus.paid",
+        "bonus.returned",
     }
 )
 _PENDING_KEY = "tributary_events"

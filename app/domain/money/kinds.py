@@ -23,6 +23,9 @@ ESCROW_RETURN = "escrow_return"  # escrow -> pledge
 ROUND_FUND = "round_fund"  # wallet -> round: a matching round's pool
 ROUND_MATCH = "round_match"  # round -> pledge: a challenge's match, the sponsor's pledge
 ROUND_RETURN = "round_return"  # round -> wallet: what a round could not place
+BONUS_ESCROW = "bonus_escrow"  # sponsor's wallet -> bonus: an assurance bonus offered
+BONUS_PAID = "bonus_paid"  # bonus -> a released threshold pledger's wallet
+BONUS_RETURN = "bonus_return"  # bonus -> sponsor's wallet: the challenge ended
 
 # Entries that give a pledge's money back to its funder's wallet.
 RETURN_KINDS = (PLEDGE_REFUND, PLEDGE_EXPIRY_REFUND)

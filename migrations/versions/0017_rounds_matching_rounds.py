@@ -3,8 +3,8 @@ quadratic funding at its end (app/domain/rounds). `round_challenges` keeps each 
 challenge and, once the round is closed, what it drew and was matched. Pledges gain an
 index by challenge and creation time, for reading a round's contributions.
 
-Revision ID: 0014_rounds_matching_rounds
-Revises: 0013_batch_errors_name_entry
+Revision ID: 0017_rounds_matching_rounds
+Revises: 0016_bonus_mechanisms
 Create Date: 2026-12-02
 """
 
@@ -13,8 +13,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0014_rounds_matching_rounds"
-down_revision: str | None = "0013_batch_errors_name_entry"
+revision: str = "0017_rounds_matching_rounds"
+down_revision: str | None = "0016_bonus_mechanisms"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
