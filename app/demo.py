@@ -6,7 +6,7 @@ expiring with rollover), and a two-firm swarm that delivered boreholes in Kisumu
 verified by two auditors and paid, with a second milestone awarded and in escrow. A fourth,
 smaller challenge ran its whole life: its rainwater tanks were delivered, verified, paid,
 and the challenge completed, one funder's remainder refunded and another's rolled over
-into Kisumu. It goes
+into Kisumu. An open matching round over Nairobi and Turkana projects its match. It goes
 through the same domain services as the API, one unit of work per step as the API would run
 them (so each takes its locks in the documented order), and every cent is in the ledger.
 Running it again on a database that has it changes nothing.
@@ -32,6 +32,7 @@ from app.domain.identity.caller import ADMIN, Caller
 from app.domain.identity.models import Org
 from app.domain.money import service as money
 from app.domain.pledges import service as pledges
+from app.domain.rounds import service as rounds
 from app.sql.types import utcnow
 
 STEWARD = "Lake Basin Water Trust"
@@ -348,6 +349,24 @@ async def _completed_challenge(database: Database, orgs: dict[str, Org], kisumu:
     )
 
 
+async def _matching_round(database: Database, orgs: dict[str, Org], ids: list[uuid.UUID]) -> None:
+    """An open matching round over Nairobi and Turkana: the bank's 20,000.00 pool, a 20%
+    floor; the direct pledges made so far count (Turkana's two funders outweigh Nairobi's
+    one larger gift), so the challenge pages show a projected match."""
+    spec = rounds.RoundSpec(
+        name="Clean water matching round",
+        currency="USD",
+        matching_pool=2_000_000,
+        challenge_ids=ids,
+        starts_at=utcnow() - timedelta(hours=1),
+        ends_at=utcnow() + timedelta(days=30),
+        floor_bps=2_000,
+    )
+    await database.transaction(
+        partial(rounds.create_round, caller=_as(orgs["Blue Horizon Bank"]), spec=spec)
+    )
+
+
 async def _start(session: AsyncSession) -> tuple[dict[str, Org], list[DemoKey]] | None:
     """The demo's organisations, keys and deposits; None if the demo is there already."""
     if await identity.org_named(session, STEWARD) is not None:
@@ -380,5 +399,6 @@ async def seed(database: Database) -> list[DemoKey] | None:
     await _pledges(database, orgs, ids)
     await _delivery(database, orgs, ids[0])
     await _completed_challenge(database, orgs, ids[0])
+    await _matching_round(database, orgs, ids[1:])
     await seed_mechanisms(database, orgs, STEWARD, ids[1])
     return keys

@@ -26,6 +26,7 @@ from app.api import (
     orgs,
     pledges,
     public,
+    rounds,
     swagger_ui,
     swarms,
 )
@@ -101,6 +102,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(audit.router)
     app.include_router(events.router)
     app.include_router(public.router)
+    app.include_router(rounds.router)
     app.include_router(benchmarks.router)
     app.include_router(dashboard.router)
     app.include_router(swagger_ui.router)

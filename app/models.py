@@ -20,6 +20,7 @@ import app.domain.store.challenges
 import app.domain.store.claims
 import app.domain.store.milestones
 import app.domain.store.pledges
+import app.domain.store.rounds
 import app.domain.store.swarms  # noqa: F401 - importing the models registers their tables
 from app.domain.base import Base
 from app.ledger.tables import metadata as ledger_metadata

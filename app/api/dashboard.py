@@ -26,6 +26,7 @@ from app.domain.delivery import milestones, payouts
 from app.domain.flows import graph
 from app.domain.flows.stats import stats as platform_stats
 from app.domain.money.currency import minor_units
+from app.domain.rounds import service as rounds
 from app.ledger import NotSealed
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
@@ -117,12 +118,14 @@ async def challenge_page(
             session, challenge_id=challenge.id, currency=None, max_funders=FLOW_FUNDERS
         )
         digest = await _digest(session, request)
+        open_rounds = await rounds.open_rounds_of(session, challenge.id)
         bonuses = await assurance.list_bonuses(session, challenge.id)
     return _page(
         request,
         "challenge.html",
         {
             "challenge": challenge,
+            "rounds": open_rounds,
             "bonuses": bonuses,
             "totals": totals,
             "milestones": shown,

@@ -21,6 +21,7 @@ from app.domain.delivery import milestones
 from app.domain.due_items import Transactor
 from app.domain.idempotency import service as idempotency
 from app.domain.pledges import due as pledges_due
+from app.domain.rounds import closing as rounds_closing
 from app.ledger import Ledger, TreeSigner
 from app.sql.types import utcnow
 
@@ -56,6 +57,7 @@ def jobs_for(signer: TreeSigner | None) -> dict[str, Job]:
         "threshold_deadlines": pledges_due.release_missed_thresholds,
         "pledge_expiry": pledges_due.expire_pledges,
         "milestone_due_dates": milestones.fail_overdue_milestones,
+        "round_closes": rounds_closing.close_due_rounds,
     }
     if signer is not None:
 

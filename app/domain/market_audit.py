@@ -12,6 +12,8 @@ its rules say there can be none, and that what the market shows equals the ledge
 - `challenge_totals_differ`: a challenge's available, allocated and held money, as shown
   (from the flow rollup and the pledges' holds), equals its pledge and escrow accounts in
   the ledger;
+- `round_escrow_differs`: an open matching round's escrow holds exactly its pool, a closed
+  one's nothing (every cent placed as a pledge or returned to the sponsor).
 - `bonus_remaining_differs`: an assurance bonus's `remaining` is what its account holds;
 - `ended_challenge_holds_bonus`: a completed or cancelled challenge's bonuses hold nothing
   and are `returned`.
@@ -31,6 +33,7 @@ from app.domain.store.bonuses import BonusRepository
 from app.domain.store.challenges import ChallengeRepository
 from app.domain.store.milestones import MilestoneRepository
 from app.domain.store.pledges import ENDED_STATUSES, PledgeRepository
+from app.domain.store.rounds import RoundRepository
 from app.ledger import Balance, Ledger
 
 ENDED_CHALLENGES = ("completed", "cancelled")
@@ -139,6 +142,23 @@ async def _totals_checks(
     return violations
 
 
+async def _round_checks(session: AsyncSession, ledger: Ledger) -> list[Violation]:
+    held = {_ids(ref)[0]: bal for ref, _, bal in await ledger.nonzero_of_code("round")}
+    violations = []
+    for round_id, status, pool in await RoundRepository(session).every_pool():
+        balance = held.pop(round_id, Balance())
+        expected = pool if status == "open" else 0
+        if balance.credit_balance != expected or balance.credits_pending:
+            violations.append(
+                {"check": "round_escrow_differs", "row": [str(round_id), status, expected]}
+            )
+    violations += [
+        {"check": "round_escrow_differs", "row": [str(round_id), "unknown", 0]}
+        for round_id in sorted(held)
+    ]
+    return violations
+
+
 async def _bonus_checks(session: AsyncSession, ledger: Ledger) -> list[Violation]:
     held = {
         _ids(ref)[0]: bal.credit_balance for ref, _, bal in await ledger.nonzero_of_code("bonus")
@@ -173,5 +193,12 @@ async def violations(session: AsyncSession, *, with_totals: bool = True) -> list
     totals_violations = (
         await _totals_checks(session, pledge_balances, escrow) if with_totals else []
     )
+    round_violations = await _round_checks(session, ledger)
     bonus_violations = await _bonus_checks(session, ledger)
-    return pledge_violations + milestone_violations + totals_violations + bonus_violations
+    return (
+        pledge_violations
+        + milestone_violations
+        + totals_violations
+        + round_violations
+        + bonus_violations
+    )

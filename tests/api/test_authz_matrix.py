@@ -39,7 +39,7 @@ class Case:
     body: Any = None
     role: str | None = None  # the role the owner needs; None = any organisation
     aliases: dict[str, str] = field(default_factory=dict)  # path parameter -> world value
-    needs: str = ""  # "", "bid", "award", "claim" or "sealed": how far the world gets
+    needs: str = ""  # "", "bid", "award", "claim", "round" or "sealed": how far the world gets
     query: str = ""  # appended to the path as it is requested
 
 
@@ -357,6 +357,30 @@ CASES = [
         authenticated(other_org=404, owner=200, admin=403),
         needs="webhook",
     ),
+    Case(
+        "create round",
+        "POST",
+        "/v1/rounds",
+        authenticated(other_org=201, owner_without_role=403, owner=201, admin=403),
+        body={
+            "name": "R",
+            "currency": "USD",
+            "matching_pool": 100,
+            "challenge_ids": ["{challenge_id}"],
+            "starts_at": "2026-01-01T00:00:00Z",
+            "ends_at": "2035-01-01T00:00:00Z",
+        },
+        role="funder",
+    ),
+    Case("read round", "GET", "/v1/rounds/{round_id}", PUBLIC, role="funder", needs="round"),
+    Case(
+        "close round",
+        "POST",
+        "/v1/rounds/{round_id}/close",
+        authenticated(other_org=403, owner_without_role=403, owner=200, admin=403),
+        role="funder",
+        needs="round",
+    ),
     Case("dashboard", "GET", "/", PUBLIC),
     Case("dashboard challenge", "GET", "/challenges/{challenge_id}", PUBLIC),
     Case("benchmarks", "GET", "/v1/public/benchmarks", PUBLIC),
@@ -409,6 +433,21 @@ async def build_world(client: httpx.AsyncClient, case: Case) -> World:
     ids = await _market(client, owner if case.role == "steward" else None, owner, other)
     if case.needs in ("bid", "award", "claim", "not_achieved"):
         ids.update(await _delivery(client, case, owner, ids))
+    if case.needs == "round":
+        made = await client.post(
+            "/v1/rounds",
+            json={
+                "name": "R",
+                "currency": "USD",
+                "matching_pool": 100,
+                "challenge_ids": [ids["challenge_id"]],
+                "starts_at": "2026-01-01T00:00:00Z",
+                "ends_at": "2035-01-01T00:00:00Z",
+            },
+            headers=owner.headers,
+        )
+        assert made.status_code == 201, made.text
+        ids["round_id"] = made.json()["id"]
     if case.needs == "webhook":
         hook = await client.post(
             "/v1/webhooks",

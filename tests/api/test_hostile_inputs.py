@@ -107,6 +107,15 @@ EXAMPLE_BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "value": 1,
         "note": "n",
     },
+    ("POST", "/v1/rounds"): {
+        "name": "Hostile round",
+        "currency": "USD",
+        "matching_pool": 100,
+        "challenge_ids": ["{challenge_id}"],
+        "starts_at": "{future}",
+        "ends_at": "{later}",
+        "floor_bps": 2_000,
+    },
     ("POST", "/v1/webhooks"): {"url": "http://127.0.0.1:9/hook", "event_types": ["pledge.created"]},
     ("POST", "/v1/milestones/{milestone_id}/retender"): {
         "due_at": "{future}",
@@ -292,6 +301,10 @@ async def build_world(client: httpx.AsyncClient) -> World:
         headers=org.headers,
     )
     ids["webhook_id"] = _ok(hook)["id"]
+    round_body = _fill(EXAMPLE_BODIES[("POST", "/v1/rounds")], World(org=org, ids=ids))
+    ids["round_id"] = _ok(await client.post("/v1/rounds", json=round_body, headers=org.headers))[
+        "id"
+    ]
     return World(org=org, ids=ids)
 
 

@@ -49,6 +49,8 @@ EVENT_TYPES = frozenset(
         "milestone.not_achieved",
         "milestone.retendered",
         "attestation.recorded",
+        "round.created",
+        "round.closed",
         "bonus.created",
         "bonus.paid",
         "bonus.returned",

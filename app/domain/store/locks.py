@@ -15,6 +15,10 @@ each use case locks down the tree in the order above; a unit of work that runs s
 cases on one challenge may come back up (a second award after the first one's pledges), which
 is safe for the same reason. The ledger locks its balance rows last, in account-id order.
 
+A matching round comes before its challenges: closing one locks the round's row, then its
+challenges in ascending id order (store.rounds); nothing locks a round while holding a
+challenge.
+
 Across challenges (a pledge rolling over from A into B): challenge locks are taken in
 ascending id order, or without waiting (SKIP LOCKED, as due work does), so two transactions
 never each hold one challenge and wait for the other's.

@@ -1,0 +1,1 @@
+"""Matching rounds: a sponsor's pool divided among challenges by quadratic funding."""
