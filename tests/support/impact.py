@@ -52,7 +52,9 @@ async def awarded(
     )
     funder_a, funder_b = await funder(client, 300_000), await funder(client, 200_000)
     await _ok(await pledge(client, funder_a, challenge["id"], amount=300_000))
-    await _ok(await pledge(client, funder_b, challenge["id"], amount=200_000, anonymous=anonymous_b))
+    await _ok(
+        await pledge(client, funder_b, challenge["id"], amount=200_000, anonymous=anonymous_b)
+    )
     lead = await make_org(client, "actor")
     swarm = await _ok(
         await client.post(
