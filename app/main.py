@@ -24,6 +24,7 @@ from app.api import (
     orgs,
     pledges,
     public,
+    reports,
     swagger_ui,
     swarms,
 )
@@ -96,6 +97,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(audit.router)
     app.include_router(events.router)
     app.include_router(public.router)
+    app.include_router(reports.router)
     app.include_router(dashboard.router)
     app.include_router(swagger_ui.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -121,6 +121,12 @@ CASES = [
         authenticated(other_org=404, owner=200, admin=200),
     ),
     Case(
+        "impact report",
+        "GET",
+        "/v1/orgs/{org_id}/impact",
+        authenticated(other_org=404, owner=200, admin=200),
+    ),
+    Case(
         "create challenge",
         "POST",
         "/v1/challenges",

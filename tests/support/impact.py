@@ -30,7 +30,12 @@ async def _ok(response: httpx.Response, status: int = 201) -> dict[str, Any]:
 
 
 async def awarded(
-    client: httpx.AsyncClient, *, anonymous_b: bool = False
+    client: httpx.AsyncClient,
+    *,
+    anonymous_b: bool = False,
+    pledges: tuple[int, int] = (300_000, 200_000),
+    award: int = 400_000,
+    target: int = 200,
 ) -> tuple[dict[str, Any], dict[str, Any], OrgHandle, OrgHandle, OrgHandle, OrgHandle]:
     """A challenge with both pledges and the 400,000 award in escrow, before any claim."""
     challenge, steward = await open_challenge(client)
@@ -41,19 +46,19 @@ async def awarded(
                 "title": "Household water filters",
                 "metric": "households with safe water",
                 "unit": "households",
-                "target": 200,
+                "target": target,
                 "payout_rule": "pro_rata",
-                "budget_cap": 400_000,
+                "budget_cap": award,
                 "quorum": 1,
                 "due_at": future(60),
             },
             headers=steward.headers,
         )
     )
-    funder_a, funder_b = await funder(client, 300_000), await funder(client, 200_000)
-    await _ok(await pledge(client, funder_a, challenge["id"], amount=300_000))
+    funder_a, funder_b = await funder(client, pledges[0]), await funder(client, pledges[1])
+    await _ok(await pledge(client, funder_a, challenge["id"], amount=pledges[0]))
     await _ok(
-        await pledge(client, funder_b, challenge["id"], amount=200_000, anonymous=anonymous_b)
+        await pledge(client, funder_b, challenge["id"], amount=pledges[1], anonymous=anonymous_b)
     )
     lead = await make_org(client, "actor")
     swarm = await _ok(
@@ -66,7 +71,7 @@ async def awarded(
     offer = await _ok(
         await client.post(
             f"/v1/milestones/{milestone['id']}/bids",
-            json={"swarm_id": swarm["id"], "amount": 400_000, "plan": "200 filters"},
+            json={"swarm_id": swarm["id"], "amount": award, "plan": "200 filters"},
             headers=lead.headers,
         )
     )
@@ -74,11 +79,9 @@ async def awarded(
     return challenge, milestone, steward, funder_a, funder_b, lead
 
 
-async def paid_milestone(client: httpx.AsyncClient, *, anonymous_b: bool = False) -> Paid:
+async def paid_milestone(client: httpx.AsyncClient, *, value: int = 150, **scenario: Any) -> Paid:
     """The scenario through to the payout: 150 of 200 verified by one verifier."""
-    challenge, milestone, steward, funder_a, funder_b, lead = await awarded(
-        client, anonymous_b=anonymous_b
-    )
+    challenge, milestone, steward, funder_a, funder_b, lead = await awarded(client, **scenario)
     verifier = await make_org(client, "verifier")
     await _ok(
         await client.put(
@@ -91,14 +94,14 @@ async def paid_milestone(client: httpx.AsyncClient, *, anonymous_b: bool = False
     claim = await _ok(
         await client.post(
             f"/v1/milestones/{milestone['id']}/claims",
-            json={"reported_value": 150, "evidence": [{"uri": "https://evidence.example/a"}]},
+            json={"reported_value": value, "evidence": [{"uri": "https://evidence.example/a"}]},
             headers=lead.headers,
         )
     )
     await _ok(
         await client.post(
             f"/v1/claims/{claim['id']}/attestations",
-            json={"verdict": "approve", "value": 150},
+            json={"verdict": "approve", "value": value},
             headers=verifier.headers,
         )
     )

@@ -1,0 +1,39 @@
+"""Reports a funder takes to its board: the impact report and impact certificates."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from app.api.auth import CallerDep
+from app.api.deps import DatabaseDep
+from app.api.docs import error_responses
+from app.api.presenters.reports import impact_out
+from app.api.schemas.reports import ImpactOut
+from app.domain.reports.impact import impact_of
+
+router = APIRouter(prefix="/v1", tags=["reports"])
+
+
+@router.get(
+    "/orgs/{org_id}/impact",
+    response_model=ImpactOut,
+    responses=error_responses(401, 404, 422),
+    summary="What the funder's pledges paid per milestone, its units and cost per unit "
+    "(admin, the organisation)",
+    description="Units attributable to the funder = verified value x its share of that "
+    "payout, computed exactly and rounded once (2 places, half to even); cost per unit = paid "
+    "/ exact units, rounded once to minor units. With pledges in several currencies, "
+    "`?currency=` is required (422 `currency_required`).",
+)
+async def get_impact(
+    org_id: uuid.UUID,
+    caller: CallerDep,
+    database: DatabaseDep,
+    currency: Annotated[str | None, Query(pattern=r"^[A-Z]{3}$")] = None,
+) -> ImpactOut:
+    async with database.read() as session:
+        report = await impact_of(session, caller, org_id, currency=currency)
+    return impact_out(report)
