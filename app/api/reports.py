@@ -6,10 +6,14 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from starlette.requests import Request
+from starlette.responses import Response
 
 from app.api.auth import CallerDep
+from app.api.csv_export import csv_responses, wants_csv
 from app.api.deps import DatabaseDep
 from app.api.docs import error_responses
+from app.api.exports import impact_csv
 from app.api.presenters.reports import impact_out
 from app.api.schemas.reports import ImpactOut
 from app.domain.reports.impact import impact_of
@@ -20,7 +24,7 @@ router = APIRouter(prefix="/v1", tags=["reports"])
 @router.get(
     "/orgs/{org_id}/impact",
     response_model=ImpactOut,
-    responses=error_responses(401, 404, 422),
+    responses={**error_responses(401, 404, 422), **csv_responses()},
     summary="What the funder's pledges paid per milestone, its units and cost per unit "
     "(admin, the organisation)",
     description="Units attributable to the funder = verified value x its share of that "
@@ -29,11 +33,14 @@ router = APIRouter(prefix="/v1", tags=["reports"])
     "`?currency=` is required (422 `currency_required`).",
 )
 async def get_impact(
+    request: Request,
     org_id: uuid.UUID,
     caller: CallerDep,
     database: DatabaseDep,
     currency: Annotated[str | None, Query(pattern=r"^[A-Z]{3}$")] = None,
-) -> ImpactOut:
+) -> ImpactOut | Response:
     async with database.read() as session:
         report = await impact_of(session, caller, org_id, currency=currency)
+    if wants_csv(request):
+        return await impact_csv(report, org_id)
     return impact_out(report)
