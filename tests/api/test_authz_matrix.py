@@ -39,7 +39,7 @@ class Case:
     body: Any = None
     role: str | None = None  # the role the owner needs; None = any organisation
     aliases: dict[str, str] = field(default_factory=dict)  # path parameter -> world value
-    needs: str = ""  # "", "bid", "award", "claim" or "sealed": how far the world gets
+    needs: str = ""  # "", "bid", "award", "claim", "sealed" or "certified": how far the world gets
     query: str = ""  # appended to the path as it is requested
 
 
@@ -125,6 +125,13 @@ CASES = [
         "GET",
         "/v1/orgs/{org_id}/impact",
         authenticated(other_org=404, owner=200, admin=200),
+    ),
+    Case(
+        "impact certificate",
+        "GET",
+        "/v1/orgs/{org_id}/certificates/{milestone_id}",
+        authenticated(other_org=404, owner=200, admin=200),
+        needs="certified",
     ),
     Case(
         "create challenge",
@@ -403,7 +410,7 @@ async def build_world(client: httpx.AsyncClient, case: Case) -> World:
     )
     assert funded.status_code == 201, funded.text
     ids = await _market(client, owner if case.role == "steward" else None, owner, other)
-    if case.needs in ("bid", "award", "claim", "not_achieved"):
+    if case.needs in ("bid", "award", "claim", "not_achieved", "certified"):
         ids.update(await _delivery(client, case, owner, ids))
     if case.needs == "webhook":
         hook = await client.post(
@@ -485,7 +492,8 @@ async def _delivery(
         headers=lead.headers,
     )
     found = {"swarm_id": swarm.json()["id"], "bid_id": bid.json()["id"], "verifier_id": verifier.id}
-    funder = await make_org(client, "funder")
+    # "certified": the owner's own money pays the milestone, so it holds a certificate.
+    funder = owner if case.needs == "certified" else await make_org(client, "funder")
     await client.post(
         f"/v1/orgs/{funder.id}/deposits",
         json={"amount": 100, "currency": "USD", "external_ref": f"d-{funder.id}"},
@@ -496,7 +504,7 @@ async def _delivery(
         json={"amount": 100, "kind": "direct"},
         headers=funder.headers,
     )
-    if case.needs in ("award", "claim", "not_achieved"):
+    if case.needs in ("award", "claim", "not_achieved", "certified"):
         headers = {"Authorization": f"Bearer {ids['steward_secret']}"}
         awarded = await client.post(f"/v1/bids/{found['bid_id']}/award", headers=headers)
         assert awarded.status_code == 200, awarded.text
@@ -506,7 +514,7 @@ async def _delivery(
             headers=headers,
         )
         assert assigned.status_code == 200, assigned.text
-    if case.needs in ("claim", "not_achieved"):
+    if case.needs in ("claim", "not_achieved", "certified"):
         claim = await client.post(
             f"/v1/milestones/{ids['milestone_id']}/claims",
             json={"reported_value": 1, "evidence": [{"uri": "https://e.example/r"}]},
@@ -518,6 +526,13 @@ async def _delivery(
         verdict = await client.post(
             f"/v1/claims/{found['claim_id']}/attestations",
             json={"verdict": "approve", "value": 0},
+            headers=verifier.headers,
+        )
+        assert verdict.status_code == 201, verdict.text
+    if case.needs == "certified":  # verified at 1 of a binary target of 1: paid in full
+        verdict = await client.post(
+            f"/v1/claims/{found['claim_id']}/attestations",
+            json={"verdict": "approve", "value": 1},
             headers=verifier.headers,
         )
         assert verdict.status_code == 201, verdict.text
@@ -564,7 +579,7 @@ async def test_endpoint_answers_each_caller_as_the_contract_says(
     client: httpx.AsyncClient, database: Database, case: Case, principal: str
 ) -> None:
     world = await build_world(client, case)
-    if case.needs == "sealed":
+    if case.needs in ("sealed", "certified"):
         await seal_everything(database)
     replacements = {
         "org_id": world.owner.id,

@@ -4,6 +4,7 @@ certificates")."""
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from pydantic import Field
 
@@ -45,3 +46,40 @@ class ImpactTotalsOut(ResponseModel):
 class ImpactOut(ResponseModel):
     items: list[ImpactItemOut]
     totals: ImpactTotalsOut
+
+
+class CertifiedEntryOut(ResponseModel):
+    entry_id: uuid.UUID
+    leaf: str = Field(description="The entry's sealed leaf: the exact bytes hashed")
+    leaf_index: int
+    audit_path: list[str]
+    meta: dict[str, Any] = Field(
+        description="The entry's meta; SHA-256 of its canonical JSON is the leaf's meta_sha256"
+    )
+    funder_postings: list[int] = Field(
+        description="Indices of the leaf's postings that are this funder's escrow debits"
+    )
+
+
+class CertificateTreeHeadOut(ResponseModel):
+    tree_size: int
+    root_hash: str
+    timestamp: str
+    signature: str
+
+
+class CertificateOut(ResponseModel):
+    funder_org_id: uuid.UUID
+    challenge_id: uuid.UUID
+    milestone_id: uuid.UUID
+    metric: str
+    unit: str
+    currency: str
+    units: str = Field(description="verified_value x amount_paid / payout_amount, rounded once")
+    units_exact: str
+    amount_paid: int
+    verified_value: str
+    payout_amount: int
+    rounding: str
+    entries: list[CertifiedEntryOut]
+    tree_head: CertificateTreeHeadOut
