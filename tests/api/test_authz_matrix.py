@@ -363,6 +363,8 @@ CASES = [
     ),
     Case("dashboard", "GET", "/", PUBLIC),
     Case("dashboard challenge", "GET", "/challenges/{challenge_id}", PUBLIC),
+    # The owner (a funder) pledged in its own name, so its public page exists.
+    Case("dashboard funder", "GET", "/funders/{org_id}", PUBLIC),
     Case("log key", "GET", "/v1/public/ledger/key", PUBLIC),
     Case("tree head", "GET", "/v1/public/ledger/tree-head", PUBLIC, needs="sealed"),
     Case("tree heads", "GET", "/v1/public/ledger/tree-heads", PUBLIC, needs="sealed"),
