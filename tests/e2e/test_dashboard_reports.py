@@ -5,12 +5,14 @@ serious accessibility violations, and screenshotted to test-output/dashboard/.""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page
 
-from tests.e2e.test_dashboard import VIEWPORTS, open_page, server, shot
+from tests.e2e.test_dashboard import OUTPUT, VIEWPORTS, open_page, server, shot
 from tests.support.servers import Server
 
 __all__ = ["server"]  # the demo server fixture, shared with the dashboard's other tests
@@ -18,6 +20,11 @@ __all__ = ["server"]  # the demo server fixture, shared with the dashboard's oth
 AXE = "/static/vendor/axe.min.js"
 SERIOUS = ("serious", "critical")
 KISUMU = "Safe water for Kisumu County"
+
+
+def shot_path(name: str) -> Path:
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    return OUTPUT / f"{name}.png"
 
 
 def axe_violations(page: Page) -> list[dict[str, Any]]:
@@ -58,6 +65,9 @@ def test_the_challenge_page_shows_terms_delivery_and_funders_accessibly(
     assert "matches 1:1 up to USD" in text  # a match cap
     assert "drawn" in text  # and what it drew
     assert page.locator("#terms progress").count() >= 1
+    deadline = page.locator("#terms time[data-ago]").first  # in words, exact in its title
+    assert re.fullmatch(r"in \d+ \w+|\d+ \w+ ago|tomorrow|yesterday", deadline.inner_text())
+    assert deadline.get_attribute("title", timeout=1_000).endswith(" UTC")
     boreholes = page.locator("#milestones tr", has_text="Boreholes drilled and flowing")
     assert "WellWorks Kenya" in boreholes.inner_text()  # the swarm's members and shares
     assert "%" in boreholes.locator("td.swarm").inner_text()
@@ -111,4 +121,28 @@ def test_every_link_of_the_challenge_page_is_reachable_by_keyboard(
     assert {f"/funders/{h.split('/')[-1]}" for h in reached if h and "/funders/" in h}
     hrefs = set(page.eval_on_selector_all("main a", "els => els.map(e => e.getAttribute('href'))"))
     assert hrefs <= reached, hrefs - reached
+    assert errors == []
+
+
+@pytest.mark.parametrize("viewport", list(VIEWPORTS))
+def test_the_sankeys_labels_never_overlap(server: Server, browser: Browser, viewport: str) -> None:
+    errors: list[str] = []
+    page = open_page(browser, viewport, errors)
+    open_challenge(page, server)
+    boxes = page.eval_on_selector_all(
+        "#sankey text",
+        """els => els.map(e => { const r = e.getBoundingClientRect();
+            return [e.textContent, r.left, r.top, r.right, r.bottom]; })""",
+    )
+    assert len(boxes) == 9
+    clashes = [
+        (a[0], b[0])
+        for i, a in enumerate(boxes)
+        for b in boxes[i + 1 :]
+        if a[1] < b[3] and b[1] < a[3] and a[2] < b[4] and b[2] < a[4]
+    ]
+    assert clashes == []
+    size = page.eval_on_selector("#sankey text", "e => parseFloat(getComputedStyle(e).fontSize)")
+    assert size >= 11, "labels keep a readable size instead of shrinking with the diagram"
+    page.locator("#sankey").screenshot(path=str(shot_path(f"sankey-{viewport}")))
     assert errors == []
