@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from app.db import Database
+from app.domain.delivery import payouts
 from tests.support.factories import ADMIN
 from tests.support.impact import Paid, paid_milestone
 from tests.support.signing import seal_everything
@@ -147,3 +148,31 @@ async def test_only_a_funder_whose_money_paid_gets_a_certificate(
         f"/v1/orgs/{paid.funder_a.id}/certificates/{paid.challenge['id']}", headers=ADMIN
     )
     assert unknown.status_code == 404
+
+
+async def test_a_payout_written_in_several_entries_certifies_each_funders_part(
+    client: httpx.AsyncClient,
+    database: Database,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # One pledge per ledger entry, as a payout over more than 100 pledges is cut into parts.
+    monkeypatch.setattr(
+        payouts, "chunked", lambda items: [items[i : i + 1] for i in range(len(items))]
+    )
+    paid = await paid_milestone(client)
+    await seal_everything(database)
+    key = (await client.get("/v1/public/ledger/key")).json()
+    seen = set()
+    for org, amount, units in ((paid.funder_a, 180_000, "90"), (paid.funder_b, 120_000, "60")):
+        answer = await client.get(
+            f"/v1/orgs/{org.id}/certificates/{paid.milestone['id']}", headers=org.headers
+        )
+        certificate = answer.json()
+        assert (certificate["amount_paid"], certificate["units"]) == (amount, units)
+        [entry] = certificate["entries"]
+        assert entry["meta"]["parts"] == 2
+        seen.add(entry["entry_id"])
+        status, output = run_tool(tmp_path, certificate, key)
+        assert status == 0, output
+    assert len(seen) == 2  # each funder's money went out in its own part
