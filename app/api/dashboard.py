@@ -20,6 +20,7 @@ from starlette.responses import Response
 from app.api.deps import DatabaseDep
 from app.api.formatting import amount, counted, day, moment, money, percent
 from app.domain import public_log
+from app.domain.assurance import service as assurance
 from app.domain.challenges import service as challenges
 from app.domain.delivery import milestones, payouts
 from app.domain.flows import graph
@@ -117,6 +118,7 @@ async def challenge_page(
         terms = await public_view.pledge_terms(session, challenge.id)
         delivered = await public_view.deliveries(session, found)
         digest = await _digest(session, request)
+        bonuses = await assurance.list_bonuses(session, challenge.id)
     shown = [
         {
             "milestone": m,
@@ -131,6 +133,7 @@ async def challenge_page(
         "challenge.html",
         {
             "challenge": challenge,
+            "bonuses": bonuses,
             "totals": totals,
             "milestones": shown,
             "flow_stages": _flow_stages(flows),
