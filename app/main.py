@@ -26,6 +26,7 @@ from app.api import (
     orgs,
     pledges,
     public,
+    reports,
     rounds,
     swagger_ui,
     swarms,
@@ -104,6 +105,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(public.router)
     app.include_router(rounds.router)
     app.include_router(benchmarks.router)
+    app.include_router(reports.router)
     app.include_router(dashboard.router)
     app.include_router(swagger_ui.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

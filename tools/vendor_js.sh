@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Refresh the app's vendored browser files (the dashboard's d3, Swagger UI for /docs) from the
+# Refresh the app's vendored browser files (the dashboard's d3, Swagger UI for /docs, and
+# axe-core, which the Chromium tests inject to check accessibility) from the
 # npm registry and rewrite their MANIFEST (sha256, file, source). Each package's LICENSE (and
 # NOTICE, and a bundle's third-party licence file) lands beside its files as <package>.LICENSE,
 # <package>.NOTICE and <file>.LICENSE.txt. Pinned versions: change them here, run this, commit.
@@ -16,6 +17,7 @@ files=(
   "d3-sankey@0.12.3 dist/d3-sankey.min.js"
   "swagger-ui-dist@5.35.0 swagger-ui-bundle.js"
   "swagger-ui-dist@5.35.0 swagger-ui.css"
+  "axe-core@4.14.1 axe.min.js"
 )
 {
   echo "# sha256 file source -- written by tools/vendor_js.sh; checked by tests/unit/test_vendored_assets.py"

@@ -4,12 +4,16 @@
 It verifies, offline and without trusting Tributary's code:
   tree-head    a signed tree head against the log's Ed25519 public key;
   inclusion    that an entry (its canonical JSON leaf) is in the tree of a signed head;
-  consistency  that a later tree head extends an earlier one (nothing was rewritten).
+  consistency  that a later tree head extends an earlier one (nothing was rewritten);
+  certificate  an impact certificate (GET /v1/orgs/{org}/certificates/{milestone}): every
+               payout entry in it is a leaf of its signed tree head, its meta is the one the
+               leaf commits to, and the amount paid and the units follow from them.
 
     python3 verify_ledger_proof.py tree-head --head head.json --key key.json
     python3 verify_ledger_proof.py inclusion --proof proof.json --head head.json --key key.json
     python3 verify_ledger_proof.py consistency --proof c.json --first h1.json --second h2.json \
         --key key.json
+    python3 verify_ledger_proof.py certificate --certificate cert.json --key key.json
 
 Inputs are the JSON bodies of GET /v1/public/ledger/tree-head (or one item of .../tree-heads),
 .../key, .../entries/{id}/proof and .../consistency, exactly as served; "-" reads standard
@@ -37,6 +41,8 @@ import json
 import re
 import sys
 from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from fractions import Fraction
 from typing import Any, NamedTuple, NoReturn
 
 # --- Ed25519 verification (RFC 8032, section 6) -------------------------------------------
@@ -436,6 +442,134 @@ def check_consistency(
     )
 
 
+# --- impact certificates ------------------------------------------------------------------
+
+UNIT_PLACES = 2  # as the certificate's `rounding` says: once, half to even
+
+
+def units_text(units: Fraction) -> str:
+    """The units rounded once to two places, half to even, as plain decimal text."""
+    scaled = round(units * 10**UNIT_PLACES)
+    return format(Decimal(scaled).scaleb(-UNIT_PLACES).normalize(), "f")
+
+
+def _canonical_meta(meta: Mapping[str, Any]) -> str:
+    """The meta exactly as the ledger hashes it into a leaf's meta_sha256."""
+    return json.dumps(meta, sort_keys=True, separators=(",", ":"))
+
+
+class Certificate(NamedTuple):
+    name: str
+    fields: Fields
+    head: Head
+    entries: list[Fields]
+
+
+def read_certificate(document: Mapping[str, Any], name: str) -> Certificate:
+    fields = Fields(document, name, "an impact certificate")
+    head_document = fields._get("tree_head")
+    head = read_head(head_document, f"the tree_head of {name}")
+    raw_entries = fields._get("entries")
+    if not isinstance(raw_entries, list) or not raw_entries:
+        raise BadInput(f"entries of {name} must be a non-empty list, not {_show(raw_entries)}")
+    entries = [
+        Fields(e, f"entries[{i}] of {name}", "a certified entry") for i, e in enumerate(raw_entries)
+    ]
+    return Certificate(name, fields, head, entries)
+
+
+def _decimal_text(fields: Fields, field: str) -> Fraction:
+    text = fields.text(field)
+    try:
+        return Fraction(text)
+    except (ValueError, ZeroDivisionError):
+        raise BadInput(f"{field} of {fields.name} is not a number: {_show(text)}") from None
+
+
+def _entry_debits(entry: Fields, head: Head, claims: Mapping[str, Any]) -> int:
+    """Check one certified entry against the signed tree; the funder's debits in it."""
+    leaf, index = entry.text("leaf"), entry.whole("leaf_index")
+    if index >= head.tree_size:
+        raise BadInput(f"leaf_index of {entry.name} ({index}) is not below the tree size")
+    hashed = leaf_hash(leaf.encode("utf-8"))
+    if not verify_inclusion(hashed, index, head.tree_size, entry.hashes("audit_path"), head.root):
+        raise Invalid(
+            f"the leaf and audit path of {entry.name} do not lead to the root hash of "
+            f"{head.name}: the leaf or its path changed"
+        )
+    try:
+        public = json.loads(leaf)
+    except (json.JSONDecodeError, RecursionError):
+        raise Invalid(f"the leaf of {entry.name} is not JSON: it is no Tributary entry") from None
+    if not isinstance(public, dict):
+        raise Invalid(f"the leaf of {entry.name} is not a JSON object: it is no Tributary entry")
+    if public.get("entry_id") != entry.text("entry_id"):
+        raise Invalid(f"{entry.name} names entry {entry.text('entry_id')}, its leaf another")
+    if public.get("kind") != "payout":
+        raise Invalid(f"the leaf of {entry.name} is a {public.get('kind')!r} entry, not a payout")
+    meta = entry._get("meta")
+    if not isinstance(meta, dict):
+        raise BadInput(f"meta of {entry.name} must be a JSON object")
+    digest = hashlib.sha256(_canonical_meta(meta).encode("utf-8")).hexdigest()
+    if digest != public.get("meta_sha256"):
+        raise Invalid(f"the meta of {entry.name} is not the one its leaf commits to")
+    for field, claimed in claims.items():
+        if str(meta.get(field)) != str(claimed):
+            raise Invalid(
+                f"{field} of the certificate is {_show(claimed)}, but the signed meta of "
+                f"{entry.name} says {_show(meta.get(field))}"
+            )
+    postings = public.get("postings") or []
+    picked = entry._get("funder_postings")
+    if not isinstance(picked, list) or not all(
+        isinstance(i, int) and not isinstance(i, bool) and 0 <= i < len(postings) for i in picked
+    ):
+        raise BadInput(f"funder_postings of {entry.name} must be indices of its leaf's postings")
+    debits = 0
+    for i in picked:
+        posting = postings[i]
+        if posting.get("currency") != claims["currency"] or not posting.get("debit"):
+            raise Invalid(f"posting {i} of {entry.name} is not a debit in {claims['currency']}")
+        debits += int(posting["debit"])
+    return debits
+
+
+def verify_certificate(certificate: Certificate) -> str:
+    """Check everything but the head's signature; a line saying what is proven."""
+    fields = certificate.fields
+    claims = {
+        "milestone_id": fields.text("milestone_id"),
+        "metric": fields.text("metric"),
+        "unit": fields.text("unit"),
+        "currency": fields.text("currency"),
+        "verified_value": fields.text("verified_value"),
+        "payout_amount": fields.whole("payout_amount", minimum=1),
+    }
+    paid = sum(_entry_debits(entry, certificate.head, claims) for entry in certificate.entries)
+    amount_paid = fields.whole("amount_paid")
+    if paid != amount_paid:
+        raise Invalid(
+            f"amount_paid of {certificate.name} is {amount_paid}, but the funder's debits in "
+            f"the signed entries add up to {paid}"
+        )
+    payout = int(claims["payout_amount"])
+    if not 0 < paid <= payout:
+        raise Invalid(f"the funder paid {paid} of a payout of {payout}: impossible")
+    exact = _decimal_text(fields, "verified_value") * Fraction(paid, payout)
+    units = fields.text("units")
+    if units != units_text(exact):
+        raise Invalid(
+            f"units of {certificate.name} is {_show(units)}, but verified value x paid / "
+            f"payout rounds to {units_text(exact)}"
+        )
+    return (
+        f"OK certificate: {paid} minor units of {claims['currency']} paid for {units} "
+        f"{claims['unit']} ({claims['metric']}) of milestone {claims['milestone_id']}, in "
+        f"{len(certificate.entries)} payout entr{'y' if len(certificate.entries) == 1 else 'ies'}"
+        f" of the tree of size {certificate.head.tree_size}"
+    )
+
+
 # --- the command line ---------------------------------------------------------------------
 
 _JSON_TYPES = {list: "array", str: "string", bool: "boolean", type(None): "null"}
@@ -493,7 +627,11 @@ def _parser() -> argparse.ArgumentParser:
     consistency.add_argument("--proof", required=True, help="/consistency?first=M&second=N")
     consistency.add_argument("--first", required=True, help="the tree head of size M")
     consistency.add_argument("--second", required=True, help="the tree head of size N")
-    for command in (inclusion, consistency):
+    certificate = commands.add_parser("certificate", help="verify an impact certificate")
+    certificate.add_argument(
+        "--certificate", required=True, help="/v1/orgs/{org}/certificates/{milestone}"
+    )
+    for command in (inclusion, consistency, certificate):
         command.add_argument("--key", help="the signing key (/key); checks every head's signature")
         command.add_argument(
             "--no-signature",
@@ -543,6 +681,13 @@ def run(args: argparse.Namespace) -> str:
             verify_head(head, *key)
         done = f"OK entry {proof.entry_id} is leaf {proof.leaf_index} of the tree of size "
         done += f"{head.tree_size}"
+        signed = f"; its head is signed by the key in {key[1]}" if key else ""
+        return done + (signed or unsigned.format("this head"))
+    if args.command == "certificate":
+        document = read_certificate(*load(args.certificate, "--certificate"))
+        done = verify_certificate(document)
+        if key is not None:
+            verify_head(document.head, *key)
         signed = f"; its head is signed by the key in {key[1]}" if key else ""
         return done + (signed or unsigned.format("this head"))
     consistency = read_consistency(*load(args.proof, "--proof"))

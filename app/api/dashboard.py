@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from app.api.deps import DatabaseDep
-from app.api.formatting import counted, day, moment, money, percent
+from app.api.formatting import amount, counted, day, moment, money, percent
 from app.domain import public_log
 from app.domain.assurance import service as assurance
 from app.domain.challenges import service as challenges
@@ -26,11 +26,13 @@ from app.domain.delivery import milestones, payouts
 from app.domain.flows import graph
 from app.domain.flows.stats import stats as platform_stats
 from app.domain.money.currency import minor_units
+from app.domain.reports import public_view
 from app.domain.rounds import service as rounds
 from app.ledger import NotSealed
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
 TEMPLATES.env.filters["money"] = money
+TEMPLATES.env.filters["amount"] = amount
 TEMPLATES.env.filters["day"] = day
 TEMPLATES.env.filters["moment"] = moment
 TEMPLATES.env.globals["percent"] = percent
@@ -111,15 +113,23 @@ async def challenge_page(
         totals = await challenges.totals(session, challenge)
         found = await milestones.list_milestones(session, challenge.id)
         results = await payouts.results_of(session, [m.id for m in found])
-        shown = [
-            {"milestone": m, "payout": results[m.id][0], "outcome": results[m.id][1]} for m in found
-        ]
         flows = await graph.flows(
             session, challenge_id=challenge.id, currency=None, max_funders=FLOW_FUNDERS
         )
+        terms = await public_view.pledge_terms(session, challenge.id)
+        delivered = await public_view.deliveries(session, found)
         digest = await _digest(session, request)
         open_rounds = await rounds.open_rounds_of(session, challenge.id)
         bonuses = await assurance.list_bonuses(session, challenge.id)
+    shown = [
+        {
+            "milestone": m,
+            "payout": results[m.id][0],
+            "outcome": results[m.id][1],
+            "delivery": delivered[m.id],
+        }
+        for m in found
+    ]
     return _page(
         request,
         "challenge.html",
@@ -130,6 +140,9 @@ async def challenge_page(
             "totals": totals,
             "milestones": shown,
             "flow_stages": _flow_stages(flows),
+            "funders": _funders(flows),
+            "terms": terms,
+            "committed": totals.available + totals.allocated + totals.paid,
             "digest": digest,
             "boot": {
                 "page": "challenge",
@@ -139,6 +152,40 @@ async def challenge_page(
             },
         },
     )
+
+
+@router.get("/funders/{org_id}", response_class=Response)
+async def funder_page(request: Request, org_id: uuid.UUID, database: DatabaseDep) -> Response:
+    """A named funder's public record: what it funded in its own name, paid, and achieved."""
+    async with database.read() as session:
+        record = await public_view.funder_record(session, org_id)
+        results = await payouts.results_of(
+            session, [m.id for row in record.challenges for m in row.milestones]
+        )
+        digest = await _digest(session, request)
+    currencies = {row.currency for row in record.challenges}
+    return _page(
+        request,
+        "funder.html",
+        {
+            "record": record,
+            "results": results,
+            "digest": digest,
+            "boot": {"page": "funder", "exponents": _exponents(currencies)},
+        },
+    )
+
+
+def _funders(flows: graph.FlowGraph) -> list[dict[str, Any]]:
+    """Who funded the challenge, largest first: named funders one by one (with their page),
+    anonymous ones as a single row, as the flows already group them."""
+    nodes = {node.id: node for node in flows.nodes}
+    rows = [
+        {"label": nodes[link.source].label, "org_id": nodes[link.source].ref, "amount": link.amount}
+        for link in flows.links
+        if nodes[link.source].kind == "funder"
+    ]
+    return sorted(rows, key=lambda row: (-row["amount"], row["label"]))
 
 
 def _flow_stages(flows: graph.FlowGraph) -> list[dict[str, Any]]:

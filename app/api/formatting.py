@@ -3,8 +3,9 @@
 Money: integer minor units to "1,234.50", with integer arithmetic only. Times: in words, in
 UTC, the same for every reader and never stale ("1 December 2025 at 23:45 UTC", not "5
 minutes ago", which a page left open would keep saying); templates put the exact value in
-the `<time>` element's `datetime` and `title`. Month names are spelled here, not taken from
-the process locale.
+the `<time>` element's `datetime` and `title`, and dashboard.js rewrites a `<time data-ago>`
+in words relative to now ("2 hours ago", "in 3 days") on every poll, so it never goes stale.
+Month names are spelled here, not taken from the process locale.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from app.domain.money.currency import minor_units
+from app.domain.money.formatting import format_amount
 
 MONTHS = (
     "January",
@@ -37,6 +39,11 @@ def money(amount: int, currency: str) -> str:
     if exponent:
         text += f".{fraction:0{exponent}d}"
     return f"{sign}{text}"
+
+
+def amount(amount_minor: int, currency: str) -> str:
+    """Money with its currency, as a board reads it: "USD 30,000.00"."""
+    return format_amount(amount_minor, currency)
 
 
 def percent(part: int, whole: int) -> float:

@@ -10,8 +10,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from app.api.auth import CallerDep
+from app.api.csv_export import csv_responses, wants_csv
 from app.api.deps import DatabaseDep
 from app.api.docs import error_responses
+from app.api.exports import statement_csv
 from app.api.pagination import Cursor, Limit, decode_int_cursor, encode_cursor
 from app.api.schemas.base import Page
 from app.api.schemas.money import (
@@ -124,25 +126,26 @@ async def get_balances(org_id: uuid.UUID, caller: CallerDep, database: DatabaseD
 @router.get(
     "/orgs/{org_id}/statement",
     response_model=Page[StatementLineOut],
-    responses=error_responses(401, 404, 422),
+    responses={**error_responses(401, 404, 422), **csv_responses()},
     summary="Posted movements of the wallet with the balance after each (admin, the org)",
+    description="With `Accept: text/csv`: every movement from `cursor` on as CSV (one header "
+    "row, amounts in minor units and formatted), streamed; `limit` then sets nothing.",
 )
 async def get_statement(
+    request: Request,
     org_id: uuid.UUID,
     caller: CallerDep,
     database: DatabaseDep,
     currency: Annotated[str | None, Query(pattern=r"^[A-Z]{3}$")] = None,
     limit: Limit = 50,
     cursor: Cursor = None,
-) -> Page[StatementLineOut]:
+) -> Page[StatementLineOut] | Response:
+    after = decode_int_cursor(cursor)
+    if wants_csv(request):
+        return await statement_csv(database, caller, org_id, currency, after)
     async with database.read() as session:
         lines = await money.statement(
-            session,
-            caller,
-            org_id,
-            currency=currency,
-            after_posting_id=decode_int_cursor(cursor),
-            limit=limit + 1,
+            session, caller, org_id, currency=currency, after_posting_id=after, limit=limit + 1
         )
     more = len(lines) > limit
     lines = lines[:limit]

@@ -10,8 +10,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from app.api.auth import CallerDep
+from app.api.csv_export import csv_responses, wants_csv
 from app.api.deps import DatabaseDep
 from app.api.docs import error_responses
+from app.api.exports import pledges_csv
 from app.api.pagination import Cursor, Limit, decode_position, encode_position
 from app.api.presenters.pledges import PledgeView, new_views, pledge_out, view, views
 from app.api.schemas.base import Page
@@ -116,17 +118,22 @@ async def cancel_pledge(request: Request, pledge_id: uuid.UUID, caller: CallerDe
 @router.get(
     "/orgs/{org_id}/pledges",
     response_model=Page[PledgeOut],
-    responses=error_responses(401, 404, 422),
+    responses={**error_responses(401, 404, 422), **csv_responses()},
     summary="An organisation's pledges, oldest first (admin, the organisation)",
+    description="With `Accept: text/csv`: every pledge from `cursor` on as CSV (one header "
+    "row, amounts in minor units and formatted), streamed; `limit` then sets nothing.",
 )
 async def list_org_pledges(
+    request: Request,
     org_id: uuid.UUID,
     caller: CallerDep,
     database: DatabaseDep,
     limit: Limit = 50,
     cursor: Cursor = None,
-) -> Page[PledgeOut]:
+) -> Page[PledgeOut] | Response:
     after = decode_position(cursor)
+    if wants_csv(request):
+        return await pledges_csv(database, caller, org_id, after)
     async with database.read() as session:
         found = await pledges.list_org_pledges(
             session, caller, org_id, after=after, limit=limit + 1

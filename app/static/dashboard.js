@@ -19,6 +19,27 @@
     return sign + (exponent ? `${text}.${String(fraction).padStart(exponent, "0")}` : text);
   }
 
+  /* Times in words relative to now ("2 hours ago", "in 3 days"), rewritten on every tick so
+     a page left open never says something stale; the exact time stays in the title. */
+  const UNITS = [["year", 31536000], ["month", 2592000], ["week", 604800], ["day", 86400],
+    ["hour", 3600], ["minute", 60], ["second", 1]];
+  const words = new Intl.RelativeTimeFormat("en", { numeric: "auto" });
+  function ago(when) {
+    const seconds = (new Date(when).getTime() - Date.now()) / 1000;
+    for (const [unit, size] of UNITS) {
+      if (Math.abs(seconds) >= size || unit === "second") {
+        return words.format(Math.round(seconds / size), unit);
+      }
+    }
+    return "";
+  }
+  function relativeTimes() {
+    for (const element of document.querySelectorAll("time[data-ago]")) {
+      const when = element.getAttribute("datetime");
+      if (when) element.textContent = ago(when);
+    }
+  }
+
   /* {changed, data}: changed is false on a 304 (the last data is returned again). */
   async function poll(url) {
     const known = tags.get(url);
@@ -64,6 +85,7 @@
   const watched = boot.page === "challenge"
     ? [`/v1/public/flows?challenge_id=${boot.challenge_id}&max_funders=40`, "/v1/public/ledger/tree-head"]
     : ["/v1/public/stats", "/v1/public/ledger/tree-head"];
+  relativeTimes();
 
   let drawn = false;
   async function tick() {
@@ -74,6 +96,7 @@
         drawn = true;
       }
       if (results.some((result) => result.changed)) await swapLiveParts();
+      relativeTimes();
       mark(true);
     } catch (error) {
       mark(false);

@@ -11,6 +11,24 @@
     return node;
   }
 
+  const NODE_WIDTH = 14;
+  const LABEL_OFFSET = 6;
+
+  /* The rendered width of each label at this font size (an invisible SVG, removed after). */
+  function measure(container, fontSize, labels) {
+    const probe = el("svg", { "font-size": fontSize, width: 0, height: 0 });
+    probe.style.position = "absolute";
+    probe.style.visibility = "hidden";
+    container.appendChild(probe);
+    const widths = labels.map((label) => {
+      const node = el("text", {}, probe);
+      node.textContent = label;
+      return node.getComputedTextLength();
+    });
+    probe.remove();
+    return widths;
+  }
+
   function tallestColumn(flows) {
     const byKind = {};
     for (const node of flows.nodes) byKind[node.kind] = (byKind[node.kind] || 0) + 1;
@@ -26,23 +44,45 @@
       container.appendChild(empty);
       return;
     }
-    const width = Math.max(container.clientWidth || 0, 576);
     // Text follows the page's type scale, so a wall screen gets wall-sized labels.
     const fontSize = Math.round(0.8 * parseFloat(getComputedStyle(container).fontSize || "15"));
     const height = Math.min(
       3000,
-      Math.max(280, tallestColumn(flows) * fontSize * 2.4 + 40, width * 0.3),
+      Math.max(280, tallestColumn(flows) * fontSize * 2.4 + 40,
+        Math.max(container.clientWidth || 0, 576) * 0.3),
     );
-    const layout = d3.sankey()
+    const text = (node) => `${node.label} · ${format(node.value, flows.currency)}`;
+    const layoutAt = (width, rightMargin) => d3.sankey()
       .nodeId((d) => d.id)
       .nodeAlign(d3.sankeyLeft)  // columns by kind: funders, challenge, milestones, actors
-      .nodeWidth(14)
-      .nodePadding(10)
-      .extent([[1, 8], [width - 1, height - 8]]);
-    const graph = layout({
-      nodes: flows.nodes.map((n) => Object.assign({}, n)),
-      links: flows.links.map((l) => ({ source: l.source, target: l.target, value: l.amount })),
+      .nodeWidth(NODE_WIDTH)
+      // Within a column, node centres are at least a line apart: labels never overlap.
+      .nodePadding(Math.max(10, Math.ceil(fontSize * 1.4)))
+      .extent([[1, 8], [width - 1 - rightMargin, height - 8]])({
+        nodes: flows.nodes.map((n) => Object.assign({}, n)),
+        links: flows.links.map((l) => ({ source: l.source, target: l.target, value: l.amount })),
+      });
+    // Between two columns there must be room for the left column's labels (drawn rightward)
+    // and the right column's (the last column's, drawn leftward): widen the diagram until
+    // there is, and let its frame scroll sideways on a narrow screen rather than overlap.
+    const base = Math.max(container.clientWidth || 0, 576);
+    let graph = layoutAt(base, 0);
+    const widths = measure(container, fontSize, graph.nodes.map(text));
+    const columns = Math.max(...graph.nodes.map((n) => n.depth)) + 1;
+    const rightward = new Array(columns).fill(0);
+    const leftward = new Array(columns).fill(0);
+    graph.nodes.forEach((node, i) => {
+      const side = node.kind === "actor" ? leftward : rightward;
+      side[node.depth] = Math.max(side[node.depth], widths[i]);
     });
+    let gap = 0;
+    for (let c = 0; c + 1 < columns; c += 1) {
+      gap = Math.max(gap, rightward[c] + leftward[c + 1] + NODE_WIDTH + 4 * LABEL_OFFSET);
+    }
+    // The last column's rightward labels (milestones, before any actor is paid) need a margin.
+    const rightMargin = rightward[columns - 1] ? rightward[columns - 1] + 2 * LABEL_OFFSET : 0;
+    const width = Math.max(base, Math.ceil(gap * (columns - 1) + NODE_WIDTH + 2 + rightMargin));
+    graph = layoutAt(width, rightMargin);
     const svg = el("svg", {
       viewBox: `0 0 ${width} ${height}`,
       role: "img",
@@ -73,13 +113,15 @@
         `${node.label}: ${format(node.value, flows.currency)} ${flows.currency}`;
       const left = node.kind === "actor";  // the last column labels inward, the rest outward
       const label = el("text", {
-        x: left ? node.x0 - 6 : node.x1 + 6,
+        x: left ? node.x0 - LABEL_OFFSET : node.x1 + LABEL_OFFSET,
         y: (node.y0 + node.y1) / 2,
         dy: "0.35em",
         "text-anchor": left ? "end" : "start",
       }, nodes);
-      label.textContent = `${node.label} · ${format(node.value, flows.currency)}`;
+      label.textContent = text(node);
     }
+    // Wider than its frame: keep the labels' size and let the frame scroll sideways.
+    if (width > (container.clientWidth || 0)) svg.style.width = `${width}px`;
     container.appendChild(svg);
   }
 

@@ -39,7 +39,8 @@ class Case:
     body: Any = None
     role: str | None = None  # the role the owner needs; None = any organisation
     aliases: dict[str, str] = field(default_factory=dict)  # path parameter -> world value
-    needs: str = ""  # "", "bid", "award", "claim", "round" or "sealed": how far the world gets
+    needs: str = ""  # "", "bid", "award", "claim", "round", "sealed" or "certified": how far
+    # the world gets
     query: str = ""  # appended to the path as it is requested
 
 
@@ -119,6 +120,19 @@ CASES = [
         "GET",
         "/v1/orgs/{org_id}/statement",
         authenticated(other_org=404, owner=200, admin=200),
+    ),
+    Case(
+        "impact report",
+        "GET",
+        "/v1/orgs/{org_id}/impact",
+        authenticated(other_org=404, owner=200, admin=200),
+    ),
+    Case(
+        "impact certificate",
+        "GET",
+        "/v1/orgs/{org_id}/certificates/{milestone_id}",
+        authenticated(other_org=404, owner=200, admin=200),
+        needs="certified",
     ),
     Case(
         "create challenge",
@@ -384,6 +398,8 @@ CASES = [
     Case("dashboard", "GET", "/", PUBLIC),
     Case("dashboard challenge", "GET", "/challenges/{challenge_id}", PUBLIC),
     Case("benchmarks", "GET", "/v1/public/benchmarks", PUBLIC),
+    # The owner (a funder) pledged in its own name, so its public page exists.
+    Case("dashboard funder", "GET", "/funders/{org_id}", PUBLIC),
     Case("log key", "GET", "/v1/public/ledger/key", PUBLIC),
     Case("tree head", "GET", "/v1/public/ledger/tree-head", PUBLIC, needs="sealed"),
     Case("tree heads", "GET", "/v1/public/ledger/tree-heads", PUBLIC, needs="sealed"),
@@ -431,7 +447,7 @@ async def build_world(client: httpx.AsyncClient, case: Case) -> World:
     )
     assert funded.status_code == 201, funded.text
     ids = await _market(client, owner if case.role == "steward" else None, owner, other)
-    if case.needs in ("bid", "award", "claim", "not_achieved"):
+    if case.needs in ("bid", "award", "claim", "not_achieved", "certified"):
         ids.update(await _delivery(client, case, owner, ids))
     if case.needs == "round":
         made = await client.post(
@@ -528,7 +544,8 @@ async def _delivery(
         headers=lead.headers,
     )
     found = {"swarm_id": swarm.json()["id"], "bid_id": bid.json()["id"], "verifier_id": verifier.id}
-    funder = await make_org(client, "funder")
+    # "certified": the owner's own money pays the milestone, so it holds a certificate.
+    funder = owner if case.needs == "certified" else await make_org(client, "funder")
     await client.post(
         f"/v1/orgs/{funder.id}/deposits",
         json={"amount": 100, "currency": "USD", "external_ref": f"d-{funder.id}"},
@@ -539,7 +556,7 @@ async def _delivery(
         json={"amount": 100, "kind": "direct"},
         headers=funder.headers,
     )
-    if case.needs in ("award", "claim", "not_achieved"):
+    if case.needs in ("award", "claim", "not_achieved", "certified"):
         headers = {"Authorization": f"Bearer {ids['steward_secret']}"}
         awarded = await client.post(f"/v1/bids/{found['bid_id']}/award", headers=headers)
         assert awarded.status_code == 200, awarded.text
@@ -549,7 +566,7 @@ async def _delivery(
             headers=headers,
         )
         assert assigned.status_code == 200, assigned.text
-    if case.needs in ("claim", "not_achieved"):
+    if case.needs in ("claim", "not_achieved", "certified"):
         claim = await client.post(
             f"/v1/milestones/{ids['milestone_id']}/claims",
             json={"reported_value": 1, "evidence": [{"uri": "https://e.example/r"}]},
@@ -561,6 +578,13 @@ async def _delivery(
         verdict = await client.post(
             f"/v1/claims/{found['claim_id']}/attestations",
             json={"verdict": "approve", "value": 0},
+            headers=verifier.headers,
+        )
+        assert verdict.status_code == 201, verdict.text
+    if case.needs == "certified":  # verified at 1 of a binary target of 1: paid in full
+        verdict = await client.post(
+            f"/v1/claims/{found['claim_id']}/attestations",
+            json={"verdict": "approve", "value": 1},
             headers=verifier.headers,
         )
         assert verdict.status_code == 201, verdict.text
@@ -607,7 +631,7 @@ async def test_endpoint_answers_each_caller_as_the_contract_says(
     client: httpx.AsyncClient, database: Database, case: Case, principal: str
 ) -> None:
     world = await build_world(client, case)
-    if case.needs == "sealed":
+    if case.needs in ("sealed", "certified"):
         await seal_everything(database)
     replacements = {
         "org_id": world.owner.id,

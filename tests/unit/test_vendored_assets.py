@@ -20,7 +20,7 @@ def test_every_vendored_file_matches_its_manifest_hash_and_has_a_licence() -> No
             manifest[name] = (digest, source)
     served = {path.name for pattern in ("*.js", "*.css") for path in VENDOR.glob(pattern)}
     assert served == set(manifest)
-    assert {"d3-sankey.min.js", "swagger-ui-bundle.js", "swagger-ui.css"} <= served
+    assert {"d3-sankey.min.js", "swagger-ui-bundle.js", "swagger-ui.css", "axe.min.js"} <= served
     for name, (digest, source) in manifest.items():
         assert hashlib.sha256((VENDOR / name).read_bytes()).hexdigest() == digest, name
         found = NPM_SOURCE.match(source)

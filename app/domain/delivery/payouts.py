@@ -68,7 +68,7 @@ async def pay(
             entry_id,
             kinds.PAYOUT,
             await _payout_parts(ledger, milestone, challenge.currency, plan),
-            {"milestone_id": str(milestone.id), "claim_id": str(claim.id)},
+            payout_meta(milestone, claim, value=value, payout=payout, currency=challenge.currency),
         )
         await record_flow.paid(session, challenge.id, challenge.currency, milestone.id, plan.splits)
     await return_escrows(session, milestone, challenge.currency, plan.returns, "payout_rest")
@@ -115,6 +115,25 @@ async def pay(
         outcome_fraction=_decimal(fraction),
         splits=splits,
     )
+
+
+def payout_meta(
+    milestone: Milestone, claim: Claim, *, value: Fraction, payout: int, currency: str
+) -> dict[str, Any]:
+    """What a report or certificate needs of a payout, written into its entries once so that
+    nobody recomputes history: the milestone's metric and unit as they were when it paid, the
+    verified value (exact decimal text) and the whole payout. A funder's units are then
+    `verified_value x (its debits in these entries) / payout_amount`, checkable offline from a
+    sealed leaf whose meta_sha256 binds this meta."""
+    return {
+        "milestone_id": str(milestone.id),
+        "claim_id": str(claim.id),
+        "metric": milestone.metric,
+        "unit": milestone.unit,
+        "verified_value": _decimal(value),
+        "payout_amount": payout,
+        "currency": currency,
+    }
 
 
 async def _payout_parts(

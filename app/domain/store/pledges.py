@@ -237,6 +237,31 @@ class PledgeRepository:
         )
         return [(pid, cid, currency) for pid, cid, currency in rows]
 
+    async def with_terms_of_challenge(self, challenge_id: uuid.UUID, limit: int) -> list[Pledge]:
+        """The challenge's pledges that carry terms the public should see (a threshold, a
+        match cap, an expiry), oldest first, at most `limit` (the dashboard)."""
+        query = (
+            select(Pledge)
+            .where(
+                Pledge.challenge_id == challenge_id,
+                (Pledge.kind != "direct") | Pledge.expires_at.is_not(None),
+            )
+            .order_by(Pledge.created_at, Pledge.id)
+            .limit(limit)
+        )
+        return list(await self.session.scalars(query))
+
+    async def named_of_funder(self, funder_org_id: uuid.UUID, limit: int) -> list[Pledge]:
+        """The funder's pledges made in its own name (never its anonymous ones), oldest first,
+        at most `limit` (its public page)."""
+        query = (
+            select(Pledge)
+            .where(Pledge.funder_org_id == funder_org_id, Pledge.anonymous.is_(False))
+            .order_by(Pledge.created_at, Pledge.id)
+            .limit(limit)
+        )
+        return list(await self.session.scalars(query))
+
     async def every(self) -> list[Pledge]:
         """Every pledge (the books' checks)."""
         return list(await self.session.scalars(select(Pledge).order_by(Pledge.id)))
