@@ -13,7 +13,9 @@ Then a `tributary serve` process answers sequential requests from an httpx clien
     .venv/bin/python bench/public_reads.py [--pledges 10000] [--entries 1000000] [--requests 200]
         [--keep]  # then: BENCH_SIGNING_KEY=... bench/public_reads.py --database NAME
 
-Prints p50 / p95 / p99 latency (ms) per endpoint, and the database time of the flows query
+Prints p50 / p95 / p99 latency (ms) per endpoint (the flows once as served, from the view
+cached per rollup version, and once "built each time": max_funders 101, 102, ... so that no
+read finds its view rendered), and the database time of the flows query
 (EXPLAIN ANALYZE). Needs PostgreSQL at BENCH_DATABASE_URL (default
 postgresql://postgres@127.0.0.1:5432/postgres); it creates and drops its own database.
 """
@@ -251,11 +253,13 @@ async def bulk_journal(database: Database, entries: int) -> None:
 
 
 def measure(client: httpx.Client, path: str, requests: int) -> list[float]:
-    client.get(path).raise_for_status()  # warm
+    """Latencies of `requests` reads of `path`; a `{n}` in it is replaced by 101, 102, ...
+    so that each read asks for a view the server has not rendered yet."""
+    client.get(path.replace("{n}", "100")).raise_for_status()  # warm
     timings = []
-    for _ in range(requests):
+    for index in range(requests):
         start = time.perf_counter()
-        response = client.get(path)
+        response = client.get(path.replace("{n}", str(101 + index)))
         timings.append((time.perf_counter() - start) * 1000)
         response.raise_for_status()
     return timings
@@ -378,6 +382,8 @@ def main() -> None:
                 proof = f"/v1/public/ledger/entries/{built['entry_id']}/proof"
                 paths = {
                     "GET /v1/public/flows?challenge_id (100 funders)": flows,
+                    "GET /v1/public/flows?challenge_id (built each time)": flows
+                    + "&max_funders={n}",
                     "GET /v1/public/flows?challenge_id (all funders)": flows + "&max_funders=10000",
                     "GET /v1/public/flows?currency=USD": "/v1/public/flows?currency=USD",
                     "GET /v1/public/stats": "/v1/public/stats",
@@ -390,7 +396,8 @@ def main() -> None:
                 with httpx.Client(base_url=server.url, timeout=30) as client:
                     for label, path in paths.items():
                         timings = measure(client, path, args.requests)
-                        report(label, timings, len(client.get(path).content))
+                        size = len(client.get(path.replace("{n}", "100")).content)
+                        report(label, timings, size)
             finally:
                 stop_server(server)
         print(f"db     flows query for the challenge: {built['explain']}")
