@@ -8,17 +8,16 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import ROUND_DOWN, Decimal
+from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.errors import Conflict, Unprocessable
-from app.domain.pledges.rules import BPS
+from app.domain.pledges import ratio as match_ratio
 from app.domain.store.challenges import Challenge, ChallengeRepository
 from app.domain.store.milestones import MilestoneRepository
 from app.sql.types import utcnow
 
-MAX_MATCH_RATIO = Decimal(100)
 KIND_TERMS: dict[str, set[str]] = {
     "direct": set(),
     "threshold": {"threshold_amount", "deadline"},
@@ -48,16 +47,13 @@ class PledgeSpec:
         return "rollover" in (self.on_expiry, self.on_completion)
 
 
-def ratio_bps(ratio: Decimal) -> int:
-    """A match ratio as basis points (1.0 -> 10,000), exactly, or Unprocessable."""
-    if not Decimal(0) < ratio <= MAX_MATCH_RATIO:
-        raise Unprocessable(
-            f"match_ratio must be > 0 and <= {MAX_MATCH_RATIO}.", code="invalid_ratio"
-        )
-    bps = ratio * BPS
-    if bps != bps.to_integral_value(rounding=ROUND_DOWN):
-        raise Unprocessable("match_ratio has at most 4 decimal places.", code="invalid_ratio")
-    return int(bps)
+def ratio_bps(value: Decimal) -> int:
+    """A match ratio as basis points (1.0 -> 10,000), exactly, or 422 invalid_ratio saying
+    what a ratio may be (the API has parsed it already; the demo and services call this)."""
+    try:
+        return match_ratio.ratio_bps(match_ratio.parse_match_ratio(value))
+    except match_ratio.RatioError as error:
+        raise Unprocessable(str(error), code="invalid_ratio") from None
 
 
 def _words(names: list[str]) -> str:
