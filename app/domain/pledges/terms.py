@@ -13,9 +13,11 @@ from decimal import Decimal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.errors import Conflict, Unprocessable
+from app.domain.money.currency import spoken
 from app.domain.pledges import ratio as match_ratio
 from app.domain.store.challenges import Challenge, ChallengeRepository
 from app.domain.store.milestones import MilestoneRepository
+from app.domain.wording import listed
 from app.sql.types import utcnow
 
 KIND_TERMS: dict[str, set[str]] = {
@@ -56,11 +58,7 @@ def ratio_bps(value: Decimal) -> int:
         raise Unprocessable(str(error), code="invalid_ratio") from None
 
 
-def _words(names: list[str]) -> str:
-    return " and ".join(names) if len(names) < 3 else ", ".join(names[:-1]) + " and " + names[-1]
-
-
-def _check_kind(spec: PledgeSpec) -> None:
+def _check_kind(spec: PledgeSpec, currency: str) -> None:
     needs = KIND_TERMS[spec.kind]
     given = {
         name
@@ -69,19 +67,20 @@ def _check_kind(spec: PledgeSpec) -> None:
     }
     if needs - given:
         raise Unprocessable(
-            f"A {spec.kind} pledge needs {_words(sorted(needs))}.", code="invalid_pledge_terms"
+            f"A {spec.kind} pledge needs {listed(sorted(needs))}.", code="invalid_pledge_terms"
         )
     if given - needs:
         raise Unprocessable(
-            f"A {spec.kind} pledge takes no {_words(sorted(given - needs))}.",
+            f"A {spec.kind} pledge takes no {listed(sorted(given - needs))}.",
             code="invalid_pledge_terms",
         )
     if spec.deadline is not None and spec.deadline <= utcnow():
         raise Unprocessable("deadline must be in the future.", code="invalid_pledge_terms")
     if spec.threshold_amount is not None and spec.threshold_amount <= spec.amount:
         raise Unprocessable(
-            f"threshold_amount ({spec.threshold_amount}) must exceed the pledge's own amount "
-            f"({spec.amount}): a threshold the pledge meets alone is no condition.",
+            f"threshold_amount ({spoken(spec.threshold_amount, currency)}) must exceed the "
+            f"pledge's own amount ({spoken(spec.amount, currency)}): a threshold the pledge "
+            "meets alone is no condition.",
             code="invalid_pledge_terms",
         )
 
@@ -98,7 +97,8 @@ async def _check_earmarks(session: AsyncSession, challenge: Challenge, spec: Ple
             )
     if not set(spec.earmark_sdg_targets) <= set(challenge.sdg_targets):
         raise Unprocessable(
-            f"earmark.sdg_targets must be among the challenge's {challenge.sdg_targets}.",
+            f"earmark.sdg_targets must be among the challenge's targets "
+            f"({listed(challenge.sdg_targets)}).",
             code="invalid_earmark",
         )
 
@@ -119,7 +119,7 @@ def check_funder_independent(challenge: Challenge, verifies: bool) -> None:
 
 
 async def check_terms(session: AsyncSession, challenge: Challenge, spec: PledgeSpec) -> None:
-    _check_kind(spec)
+    _check_kind(spec, challenge.currency)
     await _check_earmarks(session, challenge, spec)
     if spec.expires_at is not None and spec.expires_at <= utcnow():
         raise Unprocessable("expires_at must be in the future.", code="invalid_expiry")
