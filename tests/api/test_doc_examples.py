@@ -3,7 +3,9 @@
 - HTTP exchanges (```http blocks: a request, then its documented answer) run here in
   document order against the app in its own process (uvicorn) on the test's fresh database,
   PostgreSQL and SQLite; the documented status, content type and fields must be what the
-  server answers.
+  server answers. A page says which test runs its http blocks
+  (`<!-- tests/....py runs every http block ...`): this one, or its own when the page needs
+  a world of its own.
 - Shell blocks that call curl are each announced by a comment naming the test that runs them
   verbatim (the README quickstart: tests/integration/test_admin_token.py; the ledger recipe:
   tests/api/test_ledger_recipe.py; the Docker Compose block, which the suite cannot run,
@@ -35,13 +37,18 @@ from tests.support.doc_examples import (
     blocks,
     differences,
     exchanges,
+    page_runner,
     substitute,
 )
 from tests.support.factories import ADMIN
 from tests.support.servers import Server, start_server, stop_server
 
 DOCUMENTED_URL = "http://127.0.0.1:8000"
-WITH_EXCHANGES = [path for path in DOCUMENTS if exchanges(path)]
+THIS_TEST = "tests/api/test_doc_examples.py"
+WITH_HTTP = [path for path in DOCUMENTS if any(b.language == "http" for b in blocks(path))]
+# Pages whose exchanges this test runs; a page with a world of its own (docs/mechanisms.md)
+# names its own runner instead.
+WITH_EXCHANGES = [path for path in WITH_HTTP if page_runner(path) == THIS_TEST]
 INLINE_CURL = re.compile(r"`curl (http://127\.0\.0\.1:8000/[^` ]*)`")
 INLINE_ROUTE = re.compile(r"`(GET|POST|PUT|PATCH|DELETE) (?:\$API)?(/[^` ?]*)")
 SEED_MINOR = 10_000_000  # USD 100,000.00, as docs/market.md says
@@ -116,9 +123,17 @@ def test_every_http_example_answers_as_documented(server: Server, document: Path
             assert run(http, exchange, bindings) == []
 
 
+def test_every_page_with_http_examples_names_the_test_that_runs_them() -> None:
+    for path in WITH_HTTP:
+        runner = page_runner(path)
+        assert runner, f"{path.name}: http examples without a runner; add the marker comment"
+        assert (ROOT / runner).is_file(), f"{path.name}: {runner} does not exist"
+        assert path.name in (ROOT / runner).read_text() or runner == THIS_TEST, runner
+
+
 def test_the_documents_hold_http_examples_and_each_pairs_a_request_with_its_answer() -> None:
     found = {path.name: len(exchanges(path)) for path in WITH_EXCHANGES}
-    assert found.get("market.md", 0) >= 4, found
+    assert found.get("market.md", 0) >= 5, found
 
 
 def test_every_curl_block_names_the_test_that_runs_it_verbatim() -> None:

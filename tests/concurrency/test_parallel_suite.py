@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 NOBODY_LISTENS = "postgresql://postgres@127.0.0.1:9/postgres"
 
@@ -17,7 +19,8 @@ def pytest_run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
         cwd=ROOT,
-        env={**os.environ, **env},
+        # The inner run is a run of its own, whether or not this one is a worker.
+        env={**{k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}, **env},
         capture_output=True,
         text=True,
         timeout=900,
@@ -25,6 +28,7 @@ def pytest_run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.timeout(900)
 def test_two_workers_with_throwaway_clusters_pass_a_database_subset() -> None:
     """No PostgreSQL answers at TEST_DATABASE_URL: each worker starts its own cluster, and
     the PostgreSQL half of the subset passes on both workers."""

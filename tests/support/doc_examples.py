@@ -26,6 +26,8 @@ FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.DOTALL | re.MULTILINE)
 # "runs": the test runs the block verbatim; "checks": it checks what the block uses, where
 # the suite cannot run the block itself (Docker).
 MARKER = re.compile(r"<!-- (tests/[\w/]+\.py) (runs|checks) ")
+# A page whose http blocks one test runs in order names it once, before the first of them.
+PAGE_RUNNER = re.compile(r"<!-- (tests/[\w/]+\.py) runs every http block")
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,12 @@ class Exchange:
     @property
     def status(self) -> int:
         return int(self.response.start.split(" ")[1])
+
+
+def page_runner(path: Path) -> str | None:
+    """The test that runs this page's http blocks, as the page's marker comment names it."""
+    found = PAGE_RUNNER.search(path.read_text(encoding="utf-8"))
+    return found.group(1) if found else None
 
 
 def blocks(path: Path) -> list[Block]:
