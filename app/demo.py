@@ -23,6 +23,7 @@ from functools import partial
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import Database
+from app.demo_bonus import seed_mechanisms
 from app.domain.challenges import service as challenges
 from app.domain.challenges import transitions
 from app.domain.delivery import awards, claims, milestones, swarms, verifiers
@@ -379,4 +380,5 @@ async def seed(database: Database) -> list[DemoKey] | None:
     await _pledges(database, orgs, ids)
     await _delivery(database, orgs, ids[0])
     await _completed_challenge(database, orgs, ids[0])
+    await seed_mechanisms(database, orgs, STEWARD, ids[1])
     return keys

@@ -11,7 +11,9 @@ from fastapi.staticfiles import StaticFiles
 
 from app import __version__
 from app.api import (
+    assurance,
     audit,
+    benchmarks,
     bids,
     challenges,
     claims,
@@ -28,6 +30,7 @@ from app.api import (
     swarms,
 )
 from app.api.errors import install_error_handlers
+from app.api.flows_cache import FlowsCache
 from app.api.key_cache import KeyCache
 from app.api.middleware import EdgeMiddleware
 from app.api.openapi_doc import install as install_openapi
@@ -80,6 +83,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.database = db
     app.state.rate_limits = rate_limits
     app.state.key_cache = KeyCache()
+    app.state.flows_cache = FlowsCache()
     app.state.signer_source = signer_source
     install_error_handlers(app)
     install_openapi(app)
@@ -92,10 +96,12 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(swarms.router)
     app.include_router(bids.router)
     app.include_router(claims.router)
+    app.include_router(assurance.router)
     app.include_router(ledger.router)
     app.include_router(audit.router)
     app.include_router(events.router)
     app.include_router(public.router)
+    app.include_router(benchmarks.router)
     app.include_router(dashboard.router)
     app.include_router(swagger_ui.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

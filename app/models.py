@@ -15,6 +15,7 @@ import app.domain.idempotency.models
 import app.domain.identity.models
 import app.domain.money.models
 import app.domain.store.bids
+import app.domain.store.bonuses
 import app.domain.store.challenges
 import app.domain.store.claims
 import app.domain.store.milestones

@@ -1,20 +1,23 @@
-"""Ledger throughput and latency on PostgreSQL, through the Python API and through HTTP.
+"""Ledger throughput and latency on PostgreSQL, through the Python API and through HTTP,
+beside the machine's own ceilings measured in the same run.
 
-Scenarios, each at 1, 8 and 64 concurrent writers:
+Python API, each at 1, 8 and 64 concurrent writers (`--writers`):
   cold  random transfers among 10,000 limited accounts (wallets)
   hot   every transfer credits one account (a wallet with shards, as the app opens them)
-Python API: each writer runs `run_in_transaction` + `Ledger.transfer` in a loop; writers
-are spread over two OS processes (the machine has two cores).
-HTTP: `tributary serve --workers 2`; writers post deposits (world -> an org's wallet),
-cold = a random one of 10,000 organisations, hot = always the same one. The load comes from
-wrk when it is installed (`apt-get install wrk`: a C client that barely competes with the
-server for the two cores) and from an httpx client process in any case.
+Each writer runs `run_in_transaction` + `Ledger.transfer` (or `post_entries`, `--batches`) in a
+loop; writers are spread over two OS processes (the machine has two cores).
 
-    .venv/bin/python bench/ledger.py [--seconds 5] [--writers 1,8,64] [--skip-http]
+HTTP (`tributary serve --workers 2`, load from wrk, a C client): `pgbench -N` (scale 10) and
+a pure-SQL ledger (bench/reference.py) at the same client counts first, then deposits
+(admin, to one of `--orgs` organisations) and direct pledges (200 funders, 20 challenges),
+each printed as a ratio of pgbench -N; the server's CPU per request at one client (from
+/proc); batched deposits (1,000 per request) in ledger entries per second.
 
-Prints one line per run: committed transfers per second, p50 and p99 latency (ms).
-Needs PostgreSQL at BENCH_DATABASE_URL (default postgresql://postgres@127.0.0.1:5432/postgres);
-it creates and drops its own database.
+    apt-get install -y wrk
+    .venv/bin/python bench/ledger.py [--seconds 5] [--writers 1,8,64] [--skip-api] [--skip-http]
+
+Needs PostgreSQL at BENCH_DATABASE_URL (default postgresql://postgres@127.0.0.1:5432/postgres)
+and pgbench; it creates and drops its own databases.
 """
 
 from __future__ import annotations
@@ -24,7 +27,6 @@ import asyncio
 import multiprocessing
 import os
 import random
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -41,6 +43,10 @@ from app.ledger import AccountFlags, EntrySpec, Ledger, Posting
 from app.migrations import upgrade
 from app.settings import Settings
 from tests.support.postgres import create_database, drop_database
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import http_writes
+import reference
 
 ACCOUNTS = 10_000
 HOT_SHARDS = 8
@@ -232,99 +238,6 @@ async def make_orgs(base: str, count: int) -> list[str]:
         return list(await asyncio.gather(*(one(i) for i in range(count))))
 
 
-async def http_writer_process(
-    base: str, orgs: list[str], hot: bool, writers: int, seconds: float
-) -> list[float]:
-    headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-    latencies: list[float] = []
-    deadline = time.perf_counter() + seconds
-    limits = httpx.Limits(max_connections=writers, max_keepalive_connections=writers)
-    async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as client:
-
-        async def writer() -> None:
-            rng = random.Random()
-            while time.perf_counter() < deadline:
-                org = orgs[0] if hot else rng.choice(orgs)
-                started = time.perf_counter()
-                response = await client.post(
-                    f"/v1/orgs/{org}/deposits",
-                    json={
-                        "amount": rng.randint(1, 100),
-                        "currency": "USD",
-                        "external_ref": uuid.uuid4().hex,
-                    },
-                    headers=headers,
-                )
-                if response.status_code == 201:
-                    latencies.append(time.perf_counter() - started)
-
-        await asyncio.gather(*(writer() for _ in range(writers)))
-    return latencies
-
-
-def _http_child(args: tuple[str, list[str], bool, int, float]) -> list[float]:
-    return asyncio.run(http_writer_process(*args))
-
-
-def run_http(base: str, orgs: list[str], hot: bool, writers: int, seconds: float) -> list[float]:
-    context = multiprocessing.get_context("spawn")
-    with context.Pool(1) as pool:
-        return pool.map(_http_child, [(base, orgs, hot, writers, seconds)])[0]
-
-
-WRK_SCRIPT = """
-local orgs = {%(orgs)s}
-local hot = %(hot)s
-local counter = 0
-local thread_id = 0
-setup = function(thread) thread:set("tid", thread_id); thread_id = thread_id + 1 end
-request = function()
-  counter = counter + 1
-  local org = hot and orgs[1] or orgs[math.random(1, #orgs)]
-  local body = string.format(
-    '{"amount": %%d, "currency": "USD", "external_ref": "wrk-%%s-%%d-%%d"}',
-    math.random(1, 100), tid, counter, math.random(1, 2000000000))
-  return wrk.format("POST", "/v1/orgs/" .. org .. "/deposits",
-    {["Content-Type"] = "application/json", ["Authorization"] = "Bearer %(token)s"}, body)
-end
-done = function(summary, latency, requests)
-  io.write(string.format("WRK %%d %%d %%d %%d %%d\\n", summary.requests,
-    summary.errors.status + summary.errors.connect + summary.errors.read
-      + summary.errors.write + summary.errors.timeout,
-    latency:percentile(50), latency:percentile(99), summary.duration))
-end
-"""
-
-
-def run_wrk(
-    base: str, orgs: list[str], hot: bool, writers: int, seconds: float, workdir: Path
-) -> str:
-    """Drive the server with wrk (C, so the client barely competes for the two cores)."""
-    script = workdir / f"deposits-{'hot' if hot else 'cold'}.lua"
-    script.write_text(
-        WRK_SCRIPT
-        % {
-            "orgs": ", ".join(f'"{org}"' for org in orgs),
-            "hot": "true" if hot else "false",
-            "token": ADMIN_TOKEN,
-        }
-    )
-    threads = min(2, writers)
-    result = subprocess.run(
-        ["wrk", f"-t{threads}", f"-c{writers}", f"-d{seconds:.0f}s", "-s", str(script), base],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    line = next(x for x in result.stdout.splitlines() if x.startswith("WRK "))
-    requests, errors, p50_us, p99_us, duration_us = (int(v) for v in line.split()[1:])
-    rate = (requests - errors) / (duration_us / 1e6)
-    return (
-        f"{rate:>9.0f} transfers/s   p50 {p50_us / 1000:7.2f} ms   p99 {p99_us / 1000:7.2f} ms"
-        f"   ({errors} errors)"
-    )
-
-
 def report(label: str, latencies: list[float], seconds: float) -> None:
     rate = len(latencies) / seconds
     p50 = percentile(latencies, 0.50) * 1000
@@ -332,6 +245,75 @@ def report(label: str, latencies: list[float], seconds: float) -> None:
     print(
         f"{label:<28} {rate:>9.0f} transfers/s   p50 {p50:7.2f} ms   p99 {p99:7.2f} ms", flush=True
     )
+
+
+def ratio_line(label: str, rate: float, ceiling: float, extra: str = "") -> None:
+    print(
+        f"{label:<34} {rate:>9.0f} /s   {rate / ceiling:5.2f} of pgbench -N   {extra}", flush=True
+    )
+
+
+def http_part(url: str, server: str, writer_counts: list[int], args: argparse.Namespace) -> None:
+    """HTTP deposits, direct pledges and batched deposits, each as a ratio of pgbench -N at
+    the same number of clients, measured in this run; worker CPU per request at 1 client."""
+    ceilings = reference.pgbench(server, writer_counts, args.seconds)
+    sql = reference.sql_ledger(server, writer_counts, args.seconds)
+    for writers in writer_counts:
+        print(
+            f"{'pgbench -N clients=' + str(writers):<34} {ceilings[writers]:>9.0f} tps", flush=True
+        )
+        ratio_line(f"pure-SQL ledger clients={writers}", sql[writers], ceilings[writers])
+    subprocess.run(
+        [sys.executable, "-m", "app.cli", "migrate"],
+        env={"PATH": os.environ["PATH"], "DATABASE_URL": url},
+        check=True,
+        capture_output=True,
+    )
+    port = 18000 + random.randint(0, 999)
+    with tempfile.TemporaryDirectory() as log_dir:
+        process = start_http(url, port, Path(log_dir))
+        try:
+            base = f"http://127.0.0.1:{port}"
+            orgs = asyncio.run(make_orgs(base, args.orgs))
+            keys, challenges = asyncio.run(
+                http_writes.make_market(base, ADMIN_TOKEN, funders=200, challenges=20)
+            )
+            scripts = {
+                "deposits": http_writes.WRK_DEPOSITS
+                % {"orgs": http_writes.quoted(orgs), "token": ADMIN_TOKEN},
+                "pledges": http_writes.WRK_PLEDGES
+                % {"keys": http_writes.quoted(keys), "challenges": http_writes.quoted(challenges)},
+            }
+            for kind, script in scripts.items():
+                before = http_writes.tree_cpu_seconds(process.pid)
+                run = http_writes.wrk(base, script, 1, args.seconds, Path(log_dir))
+                spent = http_writes.tree_cpu_seconds(process.pid) - before
+                print(
+                    f"{'http ' + kind + ' cpu, 1 client':<34} "
+                    f"{spent * 1000 / max(1, run['requests']):9.2f} ms of server CPU per request",
+                    flush=True,
+                )
+                for writers in writer_counts:
+                    run = http_writes.wrk(base, script, writers, args.seconds, Path(log_dir))
+                    ratio_line(
+                        f"http {kind} clients={writers}",
+                        run["rate"],
+                        ceilings[writers],
+                        f"p50 {run['p50']:.1f} ms  p99 {run['p99']:.1f} ms  "
+                        f"({run['errors']} errors)",
+                    )
+            for writers in (1, 2):
+                rate = asyncio.run(
+                    http_writes.batched_deposits(base, ADMIN_TOKEN, orgs, writers, args.seconds)
+                )
+                print(
+                    f"{'http deposits/batch clients=' + str(writers):<34} {rate:>9.0f} "
+                    "ledger entries/s (1,000 per request)",
+                    flush=True,
+                )
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
 
 
 def main() -> None:
@@ -343,6 +325,7 @@ def main() -> None:
     parser.add_argument("--batches", default="1,50", help="transfers per transaction, e.g. 1,50")
     parser.add_argument("--skip-http", action="store_true")
     parser.add_argument("--skip-api", action="store_true")
+    parser.add_argument("--orgs", type=int, default=1000, help="organisations for deposits")
     args = parser.parse_args()
     writer_counts = [int(n) for n in args.writers.split(",")]
     batches = [int(n) for n in args.batches.split(",")]
@@ -365,40 +348,7 @@ def main() -> None:
                             args.seconds,
                         )
         if not args.skip_http:
-            subprocess.run(
-                [sys.executable, "-m", "app.cli", "migrate"],
-                env={"PATH": os.environ["PATH"], "DATABASE_URL": url},
-                check=True,
-                capture_output=True,
-            )
-            port = 18000 + random.randint(0, 999)
-            with tempfile.TemporaryDirectory() as log_dir:
-                process = start_http(url, port, Path(log_dir))
-                try:
-                    base = f"http://127.0.0.1:{port}"
-                    orgs = asyncio.run(make_orgs(base, ACCOUNTS))
-                    if shutil.which("wrk"):
-                        for writers in writer_counts:
-                            for label, hot_run in (("cold", False), ("hot ", True)):
-                                figures = run_wrk(
-                                    base, orgs, hot_run, writers, args.seconds, Path(log_dir)
-                                )
-                                name = f"http {label} (wrk) writers={writers}"
-                                print(f"{name:<34} {figures}", flush=True)
-                    for writers in writer_counts:
-                        report(
-                            f"http cold (httpx) writers={writers}",
-                            run_http(base, orgs, False, writers, args.seconds),
-                            args.seconds,
-                        )
-                        report(
-                            f"http hot  (httpx) writers={writers}",
-                            run_http(base, orgs, True, writers, args.seconds),
-                            args.seconds,
-                        )
-                finally:
-                    process.terminate()
-                    process.wait(timeout=30)
+            http_part(url, server, writer_counts, args)
     finally:
         drop_database(server, name)
 

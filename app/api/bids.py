@@ -33,7 +33,15 @@ async def submit_bid(
     return await run_write(
         request,
         lambda s: awards.submit_bid(
-            s, caller, milestone_id, swarm_id=body.swarm_id, amount=body.amount, plan=body.plan
+            s,
+            caller,
+            milestone_id,
+            swarm_id=body.swarm_id,
+            amount=body.amount,
+            plan=body.plan,
+            pricing=body.pricing,
+            unit_price=body.unit_price,
+            max_units=body.max_units,
         ),
         BidOut.model_validate,
         status_code=201,

@@ -20,6 +20,7 @@ from starlette.responses import Response
 from app.api.deps import DatabaseDep
 from app.api.formatting import counted, day, moment, money, percent
 from app.domain import public_log
+from app.domain.assurance import service as assurance
 from app.domain.challenges import service as challenges
 from app.domain.delivery import milestones, payouts
 from app.domain.flows import graph
@@ -116,11 +117,13 @@ async def challenge_page(
             session, challenge_id=challenge.id, currency=None, max_funders=FLOW_FUNDERS
         )
         digest = await _digest(session, request)
+        bonuses = await assurance.list_bonuses(session, challenge.id)
     return _page(
         request,
         "challenge.html",
         {
             "challenge": challenge,
+            "bonuses": bonuses,
             "totals": totals,
             "milestones": shown,
             "flow_stages": _flow_stages(flows),

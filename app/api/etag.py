@@ -19,6 +19,11 @@ def _matches(header: str | None, tag: str) -> bool:
 def json_with_etag(request: Request, model: BaseModel, *, max_age: int = 0) -> Response:
     body = model.model_dump_json().encode("utf-8")
     tag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    return body_with_etag(request, body, tag, max_age=max_age)
+
+
+def body_with_etag(request: Request, body: bytes, tag: str, *, max_age: int = 0) -> Response:
+    """A JSON body already rendered, with its tag: 304 when the client holds it."""
     headers = {"ETag": tag, "Cache-Control": f"public, max-age={max_age}, must-revalidate"}
     if _matches(request.headers.get("if-none-match"), tag):
         return Response(status_code=304, headers=headers)

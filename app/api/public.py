@@ -13,7 +13,8 @@ from starlette.responses import Response
 
 from app.api.deps import DatabaseDep
 from app.api.docs import error_responses
-from app.api.etag import json_with_etag
+from app.api.etag import body_with_etag, json_with_etag
+from app.api.flows_cache import FlowsCache
 from app.api.pagination import DEFAULT_LIMIT, Cursor, Limit, decode_int_cursor, encode_cursor
 from app.api.schemas.base import Page
 from app.api.schemas.public import (
@@ -56,10 +57,16 @@ async def flows(
     max_funders: MaxFunders = graph.DEFAULT_MAX_FUNDERS,
 ) -> Response:
     async with database.read() as session:
-        found = await graph.flows(
-            session, challenge_id=challenge_id, currency=currency, max_funders=max_funders
-        )
-    return json_with_etag(request, FlowsOut.model_validate(found, from_attributes=True))
+        currency = await graph.resolve_currency(session, challenge_id, currency)
+        key = (challenge_id, currency, max_funders)
+        version = await graph.version(session, challenge_id, currency)
+        cache: FlowsCache = request.app.state.flows_cache
+        rendered = cache.get(key, version)
+        if rendered is None:
+            found = await graph.build(session, challenge_id, currency, max_funders)
+            body = FlowsOut.model_validate(found, from_attributes=True).model_dump_json()
+            rendered = cache.put(key, version, body.encode("utf-8"))
+    return body_with_etag(request, rendered.body, rendered.etag)
 
 
 @router.get(

@@ -11,7 +11,10 @@ its rules say there can be none, and that what the market shows equals the ledge
 - `escrow_differs_from_award`: an awarded or claimed milestone's escrow is its award;
 - `challenge_totals_differ`: a challenge's available, allocated and held money, as shown
   (from the flow rollup and the pledges' holds), equals its pledge and escrow accounts in
-  the ledger.
+  the ledger;
+- `bonus_remaining_differs`: an assurance bonus's `remaining` is what its account holds;
+- `ended_challenge_holds_bonus`: a completed or cancelled challenge's bonuses hold nothing
+  and are `returned`.
 """
 
 from __future__ import annotations
@@ -24,11 +27,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.flows import totals as flow_totals
 from app.domain.store.bids import BidRepository
+from app.domain.store.bonuses import BonusRepository
 from app.domain.store.challenges import ChallengeRepository
 from app.domain.store.milestones import MilestoneRepository
 from app.domain.store.pledges import ENDED_STATUSES, PledgeRepository
 from app.ledger import Balance, Ledger
 
+ENDED_CHALLENGES = ("completed", "cancelled")
 ENDED_MILESTONES = ("paid", "failed", "cancelled", "not_achieved")
 ESCROWED_MILESTONES = ("awarded", "claimed")
 
@@ -134,6 +139,30 @@ async def _totals_checks(
     return violations
 
 
+async def _bonus_checks(session: AsyncSession, ledger: Ledger) -> list[Violation]:
+    held = {
+        _ids(ref)[0]: bal.credit_balance for ref, _, bal in await ledger.nonzero_of_code("bonus")
+    }
+    violations: list[Violation] = []
+    for bonus, challenge_status in await BonusRepository(session).every_with_challenge_status():
+        balance = held.get(bonus.id, 0)
+        if balance != bonus.remaining:
+            violations.append(
+                {
+                    "check": "bonus_remaining_differs",
+                    "row": [str(bonus.id), bonus.remaining, balance],
+                }
+            )
+        if challenge_status in ENDED_CHALLENGES and (balance or bonus.status != "returned"):
+            violations.append(
+                {
+                    "check": "ended_challenge_holds_bonus",
+                    "row": [str(bonus.id), challenge_status, bonus.status, balance],
+                }
+            )
+    return violations
+
+
 async def violations(session: AsyncSession, *, with_totals: bool = True) -> list[Violation]:
     """Every breach of the market's invariants (empty: the books hold). Totals come from
     the flow rollup: when the rollup itself differs from the journal (reported on its own),
@@ -144,4 +173,5 @@ async def violations(session: AsyncSession, *, with_totals: bool = True) -> list
     totals_violations = (
         await _totals_checks(session, pledge_balances, escrow) if with_totals else []
     )
-    return pledge_violations + milestone_violations + totals_violations
+    bonus_violations = await _bonus_checks(session, ledger)
+    return pledge_violations + milestone_violations + totals_violations + bonus_violations

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
 from collections import OrderedDict
@@ -36,8 +37,12 @@ _by_key: dict[tuple[str, str, str], uuid.UUID] = {}
 _unconfirmed: set[uuid.UUID] = set()
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def account_id_for(code: str, currency: str, owner_ref: str) -> uuid.UUID:
-    """Account ids are derived from the natural key, so every process agrees on them."""
+    """Account ids are derived from the natural key, so every process agrees on them.
+
+    Cached: an award or payout over 10,000 pledges names each pledge's accounts several
+    times, and a SHA-1 per name was a tenth of its time."""
     return uuid.uuid5(ACCOUNT_NAMESPACE, f"{code}\x1f{currency}\x1f{owner_ref}")
 
 

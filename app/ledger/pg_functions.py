@@ -26,11 +26,13 @@ PG_WRITE_ENTRY = (
     r"""
 -- The PostgreSQL fast path of the ledger's write (app/ledger/pg_fastpath.py): the whole
 -- entry in one round trip. Python plans the entry (validation, shards, lock order, which
--- rows need a check); this function only executes the plan, row by row in the given
--- (global) order, inside the caller's transaction. A checked row (mode 1: one shard; mode
--- 2: the sum of all the account's shards, locked) must keep the account's flag and, when
--- the change raises what the account holds (its balance plus pending credits), stay within
--- the limit of @MAX_BALANCE@ minor units.
+-- rows need a check); this function executes the plan inside the caller's transaction,
+-- set-based: it locks every row the entry changes in the global (account, shard) order,
+-- checks them, then changes them all in one UPDATE, so an entry of thousands of postings
+-- costs a handful of statements. A checked row (mode 1: one shard; mode 2: the sum of all
+-- the account's shards) must keep the account's flag and, when the change raises what the
+-- account holds (its balance plus pending credits), stay within the limit of @MAX_BALANCE@
+-- minor units.
 -- Returns 0 when the entry was written, 1 when an entry with this id (or resolving the same
 -- pending entry) already exists. Raises SQLSTATE TRL01 (limit flag; message
 -- "account_id|available|requested"), TRL02 (balance row missing; message "account_id") or
@@ -64,96 +66,101 @@ BEGIN
     IF p_resolves IS NOT NULL THEN
         DELETE FROM ledger_open_pending WHERE entry_id = p_resolves;
     END IF;
+    -- every row the entry changes, and every shard of a mode-2 account, in the global order
+    -- (`account_id = ANY(...)` keeps this an index scan of the primary key whatever the
+    -- table's statistics say; a join to the plan could be hashed over a full scan)
+    PERFORM 1 FROM ledger_balances b
+     WHERE b.account_id = ANY(r_account)
+       AND (b.account_id = ANY(SELECT x.a FROM unnest(r_account, r_mode) AS x(a, m) WHERE x.m = 2)
+            OR (b.account_id, b.shard) IN (SELECT * FROM unnest(r_account, r_shard)))
+     ORDER BY b.account_id, b.shard
+       FOR UPDATE;
     FOR i IN 1 .. n LOOP
-        IF r_mode[i] = 2 THEN
-            -- a limited account with several shards: lock them all, check the sum
-            PERFORM 1 FROM ledger_balances WHERE account_id = r_account[i] ORDER BY shard FOR UPDATE;
-            SELECT sum(debits_posted) AS dp, sum(credits_posted) AS cp,
-                   sum(debits_pending) AS dq, sum(credits_pending) AS cq
-              INTO total FROM ledger_balances WHERE account_id = r_account[i];
-            SELECT sum(r_dp[j]) AS dp, sum(r_cp[j]) AS cp, sum(r_dq[j]) AS dq, sum(r_cq[j]) AS cq
-              INTO change FROM generate_subscripts(r_account, 1) AS j
-             WHERE r_account[j] = r_account[i];
-            IF total.dp IS NULL THEN
-                RAISE EXCEPTION USING ERRCODE = 'TRL02', MESSAGE = r_account[i]::text;
-            END IF;
-            IF r_flags[i] = 1 THEN
-                headroom := total.cp - total.dp - total.dq;
-                requested := change.dp + change.dq;
-                IF total.cp + change.cp - total.dp - change.dp - total.dq - change.dq < 0 THEN
-                    RAISE EXCEPTION USING ERRCODE = 'TRL01',
-                        MESSAGE = r_account[i]::text || '|' || headroom || '|' || requested;
-                END IF;
-                holding := total.cp + total.cq - total.dp;
-                rise := change.cp + change.cq - change.dp;
-            ELSE
-                headroom := total.dp - total.cp - total.cq;
-                requested := change.cp + change.cq;
-                IF total.dp + change.dp - total.cp - change.cp - total.cq - change.cq < 0 THEN
-                    RAISE EXCEPTION USING ERRCODE = 'TRL01',
-                        MESSAGE = r_account[i]::text || '|' || headroom || '|' || requested;
-                END IF;
-                holding := total.dp + total.dq - total.cp;
-                rise := change.dp + change.dq - change.cp;
-            END IF;
-            IF rise > 0 AND holding + rise > @MAX_BALANCE@ THEN
-                RAISE EXCEPTION USING ERRCODE = 'TRL03', MESSAGE = r_account[i]::text || '|'
-                    || holding || '|' || rise || '|' || @MAX_BALANCE@;
-            END IF;
+        CONTINUE WHEN r_mode[i] <> 2;
+        -- a limited account with several shards: check the sum of its (locked) shards
+        SELECT sum(debits_posted) AS dp, sum(credits_posted) AS cp,
+               sum(debits_pending) AS dq, sum(credits_pending) AS cq
+          INTO total FROM ledger_balances WHERE account_id = r_account[i];
+        SELECT sum(r_dp[j]) AS dp, sum(r_cp[j]) AS cp, sum(r_dq[j]) AS dq, sum(r_cq[j]) AS cq
+          INTO change FROM generate_subscripts(r_account, 1) AS j
+         WHERE r_account[j] = r_account[i];
+        IF total.dp IS NULL THEN
+            RAISE EXCEPTION USING ERRCODE = 'TRL02', MESSAGE = r_account[i]::text;
         END IF;
-        IF r_mode[i] = 1 THEN
-            UPDATE ledger_balances SET
-                debits_posted = debits_posted + r_dp[i], credits_posted = credits_posted + r_cp[i],
-                debits_pending = debits_pending + r_dq[i], credits_pending = credits_pending + r_cq[i]
-             WHERE account_id = r_account[i] AND shard = r_shard[i]
-               AND CASE WHEN r_flags[i] = 1
-                   THEN credits_posted + r_cp[i] >= debits_posted + r_dp[i] + debits_pending + r_dq[i]
-                        AND (r_cp[i] + r_cq[i] - r_dp[i] <= 0
-                             OR credits_posted + r_cp[i] + credits_pending + r_cq[i]
-                                - debits_posted - r_dp[i] <= @MAX_BALANCE@)
-                   ELSE debits_posted + r_dp[i] >= credits_posted + r_cp[i] + credits_pending + r_cq[i]
-                        AND (r_dp[i] + r_dq[i] - r_cp[i] <= 0
-                             OR debits_posted + r_dp[i] + debits_pending + r_dq[i]
-                                - credits_posted - r_cp[i] <= @MAX_BALANCE@)
-                   END;
-            IF NOT FOUND THEN
-                SELECT debits_posted AS dp, credits_posted AS cp,
-                       debits_pending AS dq, credits_pending AS cq
-                  INTO current_row FROM ledger_balances
-                 WHERE account_id = r_account[i] AND shard = r_shard[i];
-                IF current_row.dp IS NULL THEN
-                    RAISE EXCEPTION USING ERRCODE = 'TRL02', MESSAGE = r_account[i]::text;
-                END IF;
-                IF r_flags[i] = 1 THEN
-                    headroom := current_row.cp - current_row.dp - current_row.dq;
-                    requested := r_dp[i] + r_dq[i];
-                    headroom_after := headroom + r_cp[i] - requested;
-                    holding := current_row.cp + current_row.cq - current_row.dp;
-                    rise := r_cp[i] + r_cq[i] - r_dp[i];
-                ELSE
-                    headroom := current_row.dp - current_row.cp - current_row.cq;
-                    requested := r_cp[i] + r_cq[i];
-                    headroom_after := headroom + r_dp[i] - requested;
-                    holding := current_row.dp + current_row.dq - current_row.cp;
-                    rise := r_dp[i] + r_dq[i] - r_cp[i];
-                END IF;
-                IF headroom_after < 0 THEN
-                    RAISE EXCEPTION USING ERRCODE = 'TRL01', MESSAGE = r_account[i]::text || '|'
-                        || headroom || '|' || requested;
-                END IF;
-                RAISE EXCEPTION USING ERRCODE = 'TRL03', MESSAGE = r_account[i]::text || '|'
-                    || holding || '|' || rise || '|' || @MAX_BALANCE@;
+        IF r_flags[i] = 1 THEN
+            headroom := total.cp - total.dp - total.dq;
+            requested := change.dp + change.dq;
+            IF total.cp + change.cp - total.dp - change.dp - total.dq - change.dq < 0 THEN
+                RAISE EXCEPTION USING ERRCODE = 'TRL01',
+                    MESSAGE = r_account[i]::text || '|' || headroom || '|' || requested;
             END IF;
+            holding := total.cp + total.cq - total.dp;
+            rise := change.cp + change.cq - change.dp;
         ELSE
-            UPDATE ledger_balances SET
-                debits_posted = debits_posted + r_dp[i], credits_posted = credits_posted + r_cp[i],
-                debits_pending = debits_pending + r_dq[i], credits_pending = credits_pending + r_cq[i]
-             WHERE account_id = r_account[i] AND shard = r_shard[i];
-            IF NOT FOUND THEN
-                RAISE EXCEPTION USING ERRCODE = 'TRL02', MESSAGE = r_account[i]::text;
+            headroom := total.dp - total.cp - total.cq;
+            requested := change.cp + change.cq;
+            IF total.dp + change.dp - total.cp - change.cp - total.cq - change.cq < 0 THEN
+                RAISE EXCEPTION USING ERRCODE = 'TRL01',
+                    MESSAGE = r_account[i]::text || '|' || headroom || '|' || requested;
             END IF;
+            holding := total.dp + total.dq - total.cp;
+            rise := change.dp + change.dq - change.cp;
+        END IF;
+        IF rise > 0 AND holding + rise > @MAX_BALANCE@ THEN
+            RAISE EXCEPTION USING ERRCODE = 'TRL03', MESSAGE = r_account[i]::text || '|'
+                || holding || '|' || rise || '|' || @MAX_BALANCE@;
         END IF;
     END LOOP;
+    -- the first row (in plan order) that is missing or whose single-row check fails
+    SELECT r.pos INTO i
+      FROM unnest(r_account, r_shard, r_dp, r_cp, r_dq, r_cq, r_mode, r_flags)
+           WITH ORDINALITY AS r(account, shard, dp, cp, dq, cq, mode, flags, pos)
+      LEFT JOIN ledger_balances b
+             ON b.account_id = r.account AND b.shard = r.shard AND b.account_id = ANY(r_account)
+     WHERE b.account_id IS NULL OR (r.mode = 1 AND NOT CASE WHEN r.flags = 1
+               THEN b.credits_posted + r.cp >= b.debits_posted + r.dp + b.debits_pending + r.dq
+                    AND (r.cp + r.cq - r.dp <= 0
+                         OR b.credits_posted + r.cp + b.credits_pending + r.cq
+                            - b.debits_posted - r.dp <= @MAX_BALANCE@)
+               ELSE b.debits_posted + r.dp >= b.credits_posted + r.cp + b.credits_pending + r.cq
+                    AND (r.dp + r.dq - r.cp <= 0
+                         OR b.debits_posted + r.dp + b.debits_pending + r.dq
+                            - b.credits_posted - r.cp <= @MAX_BALANCE@)
+               END)
+     ORDER BY r.pos LIMIT 1;
+    IF i IS NOT NULL THEN
+        SELECT debits_posted AS dp, credits_posted AS cp,
+               debits_pending AS dq, credits_pending AS cq
+          INTO current_row FROM ledger_balances
+         WHERE account_id = r_account[i] AND shard = r_shard[i];
+        IF current_row.dp IS NULL THEN
+            RAISE EXCEPTION USING ERRCODE = 'TRL02', MESSAGE = r_account[i]::text;
+        END IF;
+        IF r_flags[i] = 1 THEN
+            headroom := current_row.cp - current_row.dp - current_row.dq;
+            requested := r_dp[i] + r_dq[i];
+            headroom_after := headroom + r_cp[i] - requested;
+            holding := current_row.cp + current_row.cq - current_row.dp;
+            rise := r_cp[i] + r_cq[i] - r_dp[i];
+        ELSE
+            headroom := current_row.dp - current_row.cp - current_row.cq;
+            requested := r_cp[i] + r_cq[i];
+            headroom_after := headroom + r_dp[i] - requested;
+            holding := current_row.dp + current_row.dq - current_row.cp;
+            rise := r_dp[i] + r_dq[i] - r_cp[i];
+        END IF;
+        IF headroom_after < 0 THEN
+            RAISE EXCEPTION USING ERRCODE = 'TRL01', MESSAGE = r_account[i]::text || '|'
+                || headroom || '|' || requested;
+        END IF;
+        RAISE EXCEPTION USING ERRCODE = 'TRL03', MESSAGE = r_account[i]::text || '|'
+            || holding || '|' || rise || '|' || @MAX_BALANCE@;
+    END IF;
+    UPDATE ledger_balances b SET
+        debits_posted = b.debits_posted + r.dp, credits_posted = b.credits_posted + r.cp,
+        debits_pending = b.debits_pending + r.dq, credits_pending = b.credits_pending + r.cq
+      FROM unnest(r_account, r_shard, r_dp, r_cp, r_dq, r_cq) AS r(account, shard, dp, cp, dq, cq)
+     WHERE b.account_id = r.account AND b.shard = r.shard AND b.account_id = ANY(r_account);
     INSERT INTO ledger_postings (entry_id, account_id, shard, currency, debit, credit)
     SELECT p_id, q.account, q.shard, q.currency, q.debit, q.credit
       FROM unnest(q_account, q_shard, q_currency, q_debit, q_credit)
@@ -192,9 +199,12 @@ DECLARE
     failed_state text;
     failed_message text;
 BEGIN
+    -- (`account_id = ANY(...)` keeps this an index scan of the primary key whatever the
+    -- table's statistics say; a join to the plan could be hashed over a full scan)
     PERFORM 1 FROM ledger_balances b
-     WHERE (b.account_id, b.shard) IN (SELECT * FROM unnest(r_account, r_shard))
-        OR b.account_id IN (SELECT x.a FROM unnest(r_account, r_mode) AS x(a, m) WHERE x.m = 2)
+     WHERE b.account_id = ANY(r_account)
+       AND (b.account_id = ANY(SELECT x.a FROM unnest(r_account, r_mode) AS x(a, m) WHERE x.m = 2)
+            OR (b.account_id, b.shard) IN (SELECT * FROM unnest(r_account, r_shard)))
      ORDER BY b.account_id, b.shard
        FOR UPDATE;
     BEGIN
@@ -235,25 +245,27 @@ CREATE OR REPLACE FUNCTION ledger_ensure_accounts(
     a_created timestamptz
 ) RETURNS int LANGUAGE plpgsql AS $$
 DECLARE
-    i int;
-    made uuid;
-    existing record;
+    conflicting uuid;
 BEGIN
-    FOR i IN 1 .. coalesce(array_length(a_id, 1), 0) LOOP
+    WITH made AS (
         INSERT INTO ledger_accounts (id, code, currency, owner_ref, flags, shards, meta, created_at)
-        VALUES (a_id[i], a_code[i], a_currency[i], a_owner[i], a_flags[i], a_shards[i], '{}', a_created)
-        ON CONFLICT DO NOTHING RETURNING id INTO made;
-        IF made IS NOT NULL THEN
-            INSERT INTO ledger_balances
-                   (account_id, shard, debits_posted, credits_posted, debits_pending, credits_pending)
-            SELECT a_id[i], s, 0, 0, 0, 0 FROM generate_series(0, a_shards[i] - 1) AS s;
-        ELSE
-            SELECT flags, shards INTO existing FROM ledger_accounts WHERE id = a_id[i];
-            IF existing.flags IS DISTINCT FROM a_flags[i] OR existing.shards IS DISTINCT FROM a_shards[i] THEN
-                RAISE EXCEPTION USING ERRCODE = 'TRL04', MESSAGE = a_id[i]::text;
-            END IF;
-        END IF;
-    END LOOP;
+        SELECT x.id, x.code, x.currency, x.owner, x.flags, x.shards, '{}', a_created
+          FROM unnest(a_id, a_code, a_currency, a_owner, a_flags, a_shards)
+               WITH ORDINALITY AS x(id, code, currency, owner, flags, shards, pos)
+         ORDER BY x.pos
+        ON CONFLICT DO NOTHING RETURNING id, shards
+    )
+    INSERT INTO ledger_balances
+           (account_id, shard, debits_posted, credits_posted, debits_pending, credits_pending)
+    SELECT made.id, s, 0, 0, 0, 0 FROM made, generate_series(0, made.shards - 1) AS s;
+    SELECT x.id INTO conflicting
+      FROM unnest(a_id, a_flags, a_shards) WITH ORDINALITY AS x(id, flags, shards, pos)
+      JOIN ledger_accounts a ON a.id = x.id
+     WHERE a.flags IS DISTINCT FROM x.flags OR a.shards IS DISTINCT FROM x.shards
+     ORDER BY x.pos LIMIT 1;
+    IF conflicting IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'TRL04', MESSAGE = conflicting::text;
+    END IF;
     RETURN 0;
 END
 $$;

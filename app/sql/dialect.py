@@ -48,14 +48,16 @@ def upsert_adding(
     *,
     key: list[str],
     column: str,
+    counter: str | None = None,
 ) -> Insert:
     """INSERT the row, or add its `column` to the existing row's: atomic per row on both
-    engines (ON CONFLICT DO UPDATE)."""
+    engines (ON CONFLICT DO UPDATE). A `counter` column, if named, counts the row's
+    changes (the inserted row carries its first value)."""
     statement = _insert(session, table).values(values)
-    return statement.on_conflict_do_update(
-        index_elements=key,
-        set_={column: table.c[column] + statement.excluded[column]},
-    )
+    changes = {column: table.c[column] + statement.excluded[column]}
+    if counter is not None:
+        changes[counter] = table.c[counter] + 1
+    return statement.on_conflict_do_update(index_elements=key, set_=changes)
 
 
 def json_array_has(session: AsyncSession, column: Any, value: str) -> ColumnElement[bool]:

@@ -176,6 +176,15 @@ CASES = [
         },
         role="steward",
     ),
+    Case(
+        "offer assurance bonus",
+        "POST",
+        "/v1/challenges/{challenge_id}/assurance-bonus",
+        authenticated(other_org=201, owner_without_role=403, owner=201, admin=403),
+        body={"amount": 100, "bonus_bps": 250},
+        role="funder",
+    ),
+    Case("list assurance bonuses", "GET", "/v1/challenges/{challenge_id}/assurance-bonus", PUBLIC),
     Case("list milestones", "GET", "/v1/challenges/{challenge_id}/milestones", PUBLIC),
     Case("read milestone", "GET", "/v1/milestones/{milestone_id}", PUBLIC),
     Case(
@@ -350,6 +359,7 @@ CASES = [
     ),
     Case("dashboard", "GET", "/", PUBLIC),
     Case("dashboard challenge", "GET", "/challenges/{challenge_id}", PUBLIC),
+    Case("benchmarks", "GET", "/v1/public/benchmarks", PUBLIC),
     Case("log key", "GET", "/v1/public/ledger/key", PUBLIC),
     Case("tree head", "GET", "/v1/public/ledger/tree-head", PUBLIC, needs="sealed"),
     Case("tree heads", "GET", "/v1/public/ledger/tree-heads", PUBLIC, needs="sealed"),

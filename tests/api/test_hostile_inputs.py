@@ -96,6 +96,7 @@ EXAMPLE_BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "amount": 5,
         "plan": "p",
     },
+    ("POST", "/v1/challenges/{challenge_id}/assurance-bonus"): {"amount": 100, "bonus_bps": 250},
     ("PUT", "/v1/milestones/{milestone_id}/verifiers"): {"org_ids": ["{verifier_id}"]},
     ("POST", "/v1/milestones/{milestone_id}/claims"): {
         "reported_value": 1,

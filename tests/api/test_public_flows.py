@@ -19,6 +19,7 @@ from tests.api.test_delivery import Market, assign, attest, bid, build, claim, m
 from tests.support.factories import ADMIN, OrgHandle
 from tests.support.market import due_work_at, funder, future, open_challenge, pledge
 from tests.support.signing import seal_everything
+from tests.support.statements import recorded_statements
 
 PLEDGE_KINDS = ("pledge", "threshold_met", "match_draw")
 REFUND_KINDS = ("pledge_refund", "pledge_expiry_refund")
@@ -278,6 +279,34 @@ async def test_an_unchanged_view_answers_304_and_a_change_a_new_etag(
     assert moved.status_code == 200
     assert moved.headers["etag"] != tag
     assert links(moved.json()) == {(f"funder:{org.id}", f"challenge:{challenge['id']}"): 100}
+
+
+async def test_a_view_is_built_once_per_version_and_rebuilt_when_money_moves(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    """A repeated read costs the scope check and the version only (no graph is built); every
+    kind of movement that changes the view changes what is answered, whichever view
+    (challenge, platform, fewer funders) asked first."""
+    challenge, _ = await open_challenge(client)
+    views = [
+        f"/v1/public/flows?challenge_id={challenge['id']}",
+        f"/v1/public/flows?challenge_id={challenge['id']}&max_funders=1",
+        "/v1/public/flows?currency=USD",
+    ]
+    first = [await client.get(path) for path in views]
+    with recorded_statements(database.engine) as sent:
+        again = [await client.get(path) for path in views]
+    assert [r.content for r in again] == [r.content for r in first]
+    assert len(sent) == 2 * len(views) - 1, sent  # challenge + version twice, version once
+    orgs = [await funder(client, 1_000) for _ in range(2)]
+    for org, amount in zip(orgs, (300, 200), strict=True):
+        await _ok(await pledge(client, org, challenge["id"], amount=amount), 201)
+        moved = [(await client.get(path)).json() for path in views]
+        assert links(moved[0])[(f"funder:{org.id}", f"challenge:{challenge['id']}")] == amount
+        assert links(moved[2])[(f"funder:{org.id}", f"challenge:{challenge['id']}")] == amount
+    folded = links(moved[1])
+    assert folded[(f"funder:{orgs[0].id}", f"challenge:{challenge['id']}")] == 300
+    assert folded[("other_funders", f"challenge:{challenge['id']}")] == 200
 
 
 @pytest.mark.parametrize(

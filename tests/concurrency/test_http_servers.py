@@ -7,6 +7,7 @@ guarantee is exercised across processes, not just across coroutines.
 from __future__ import annotations
 
 import asyncio
+import random
 import subprocess
 import sys
 import uuid
@@ -16,7 +17,8 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 
-from tests.support.factories import ADMIN
+from tests.support.factories import ADMIN, make_org
+from tests.support.market import available, funder, open_challenge, totals
 from tests.support.postgres import create_database, drop_database
 from tests.support.servers import Server, server_env, servers
 
@@ -151,3 +153,60 @@ async def test_a_revoked_key_fails_at_once_here_and_within_a_second_on_every_ser
         f"/v1/orgs/{org_id}/withdrawals", json={"amount": 1, "currency": "USD"}, headers=headers
     )
     assert withdrawal.status_code == 401
+
+
+async def test_pledge_batches_over_three_challenges_in_opposite_orders_all_commit(
+    clients: list[httpx.AsyncClient],
+) -> None:
+    """Each batch locks its challenges in id order, whatever the order of its items, so
+    batches naming the same challenges in opposite orders on two servers never deadlock."""
+    funders = [await funder(clients[0], 1_000_000) for _ in range(2)]
+    steward = await make_org(clients[0], "steward")
+    challenges = [(await open_challenge(clients[0], steward))[0]["id"] for _ in range(3)]
+
+    async def batch(index: int) -> httpx.Response:
+        order = challenges if index % 2 else list(reversed(challenges))
+        items = [{"challenge_id": c, "amount": 100 + index, "kind": "direct"} for c in order]
+        return await clients[index % 2].post(
+            "/v1/pledges/batch", json={"items": items}, headers=funders[index // 2 % 2].headers
+        )
+
+    responses = await asyncio.gather(*(batch(i) for i in range(24)))
+    assert [r.status_code for r in responses] == [201] * 24, [r.text for r in responses]
+    pledged = sum(100 + i for i in range(24))
+    for challenge_id in challenges:
+        assert (await totals(clients[1], challenge_id))["available"] == pledged
+    spent = [3 * sum(100 + i for i in range(24) if i // 2 % 2 == n) for n in (0, 1)]
+    for org, paid in zip(funders, spent, strict=True):
+        assert await available(clients[0], org) == (1_000_000 - paid, 0)
+    verify = (await clients[0].get("/v1/ledger/verify", headers=ADMIN)).json()
+    assert verify["ok"], verify
+
+
+async def test_overlapping_deposit_batches_on_two_servers_credit_each_reference_once(
+    clients: list[httpx.AsyncClient],
+) -> None:
+    """Batches sharing references in different orders: every batch answers 201, each
+    reference names one deposit in every answer, and the wallet holds each once."""
+    org_id, headers = await funded_org(clients[0], 1)
+    refs = [f"stmt-{uuid.uuid4().hex[:8]}-{n}" for n in range(12)]
+    amounts = {ref: 1_000 + n for n, ref in enumerate(refs)}
+
+    async def batch(index: int) -> httpx.Response:
+        chosen = random.Random(index).sample(refs, 8)
+        items = [{"amount": amounts[r], "currency": "USD", "external_ref": r} for r in chosen]
+        return await clients[index % 2].post(
+            f"/v1/orgs/{org_id}/deposits/batch", json={"items": items}, headers=ADMIN
+        )
+
+    responses = await asyncio.gather(*(batch(i) for i in range(16)))
+    assert [r.status_code for r in responses] == [201] * 16, [r.text for r in responses]
+    ids: dict[str, set[str]] = {}
+    for response in responses:
+        for item in response.json()["items"]:
+            ids.setdefault(item["external_ref"], set()).add(item["id"])
+    assert all(len(found) == 1 for found in ids.values()), ids
+    balances = (await clients[1].get(f"/v1/orgs/{org_id}/balances", headers=headers)).json()
+    assert balances["balances"][0]["available"] == 1 + sum(amounts[r] for r in ids)
+    verify = (await clients[0].get("/v1/ledger/verify", headers=ADMIN)).json()
+    assert verify["ok"], verify

@@ -8,6 +8,7 @@ from sqlalchemy import text
 from app.db import Database
 from app.demo import seed
 from app.ledger import Ledger
+from tests.support.factories import ADMIN
 
 
 async def test_demo_creates_a_balanced_market_once(
@@ -50,3 +51,27 @@ async def test_demo_creates_a_balanced_market_once(
     funder = next(k for k in keys if k.org == "Aqua Foundation")
     me = await client.get("/v1/me", headers={"Authorization": f"Bearer {funder.secret}"})
     assert me.json()["name"] == "Aqua Foundation"
+
+
+async def test_demo_offers_an_assurance_bonus_and_pays_a_bid_per_household(
+    database: Database, client: httpx.AsyncClient
+) -> None:
+    assert await seed(database) is not None
+    listed = (await client.get("/v1/challenges?status=open&sdg=6")).json()["items"]
+    nairobi = next(c for c in listed if c["region"] == "KE-30")
+    bonuses = (await client.get(f"/v1/challenges/{nairobi['id']}/assurance-bonus")).json()
+    assert [(b["amount"], b["bonus_bps"], b["remaining"]) for b in bonuses["items"]] == [
+        (500_000, 250, 500_000)
+    ]
+    page = await client.get(f"/challenges/{nairobi['id']}")
+    assert "Assurance bonus on offer" in page.text
+    # 79 households verified (the median of 78 and 80) at 250.00 each, of 100 at most.
+    benchmark = (await client.get("/v1/public/benchmarks?sdg=6.2&unit=households")).json()
+    assert [(i["milestones"], i["median_cost_per_unit"]) for i in benchmark["items"]] == [
+        (1, 25_000)
+    ]
+    milestones = (await client.get(f"/v1/challenges/{nairobi['id']}/milestones")).json()
+    paid = next(m for m in milestones if m["unit"] == "households")
+    assert (paid["status"], paid["payout"]["amount"]) == ("paid", 1_975_000)
+    report = (await client.get("/v1/ledger/verify", headers=ADMIN)).json()
+    assert report["ok"], report["violations"]

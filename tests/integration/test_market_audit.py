@@ -198,3 +198,28 @@ async def test_verify_sees_one_moment_while_another_process_writes(
     assert (await client.get(f"/v1/challenges/{challenge['id']}")).json()["totals"][
         "available"
     ] == 3_000
+
+
+async def test_a_bonus_left_in_an_ended_challenge_or_differing_from_its_account_is_reported(
+    client: httpx.AsyncClient, database: Database, database_url: str
+) -> None:
+    challenge, _ = await open_challenge(client)
+    sponsor = await funder(client, 5_000)
+    offered = await client.post(
+        f"/v1/challenges/{challenge['id']}/assurance-bonus",
+        json={"amount": 5_000, "bonus_bps": 100},
+        headers=sponsor.headers,
+    )
+    assert offered.status_code == 201, offered.text
+    bonus_id = _row_id(database_url, offered.json()["id"])
+    await _tamper(
+        database, "UPDATE assurance_bonuses SET remaining = 1 WHERE id = :id", id=bonus_id
+    )
+    assert "bonus_remaining_differs" in await _checks(client)
+    await _tamper(
+        database,
+        "UPDATE challenges SET status = 'cancelled' WHERE id = :id",
+        id=_row_id(database_url, challenge["id"]),
+    )
+    assert "ended_challenge_holds_bonus" in await _checks(client)
+    assert "ended_challenge_holds_bonus" in _cli_checks(database_url)

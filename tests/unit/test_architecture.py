@@ -24,6 +24,7 @@ MARKET_MODELS = (
     "Claim",
     "Attestation",
     "Payout",
+    "AssuranceBonus",
 )
 SQL_OVER_MODEL = re.compile(
     r"\b(select|update|delete|insert)\(\s*(" + "|".join(MARKET_MODELS) + r")\b"

@@ -14,6 +14,7 @@ Plan = Annotated[str, StringConstraints(max_length=20_000)]
 Note = Annotated[str, StringConstraints(max_length=5_000)]
 Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 MeasuredValue = Annotated[StrictInt, Field(ge=0, lt=10**15)]
+Units = Annotated[StrictInt, Field(gt=0, lt=10**15)]
 
 
 class SwarmMemberIn(RequestModel):
@@ -45,6 +46,13 @@ class BidCreate(RequestModel):
     swarm_id: uuid.UUID
     amount: AmountMinor
     plan: Plan
+    pricing: Literal["lump_sum", "per_unit"] = "lump_sum"
+    unit_price: AmountMinor | None = Field(
+        default=None, description="per_unit: the price of one verified unit, in minor units."
+    )
+    max_units: Units | None = Field(
+        default=None, description="per_unit: the most units paid for; amount = unit_price x this."
+    )
 
 
 class BidOut(ResponseModel):
@@ -55,6 +63,9 @@ class BidOut(ResponseModel):
     plan: str
     status: Literal["submitted", "awarded", "rejected", "withdrawn"]
     created_at: datetime
+    pricing: Literal["lump_sum", "per_unit"] = "lump_sum"
+    unit_price: int | None = None
+    max_units: int | None = None
 
 
 class VerifiersIn(RequestModel):

@@ -19,6 +19,7 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain import policies
+from app.domain.assurance import service as assurance
 from app.domain.challenges import rules
 from app.domain.challenges.service import challenge_data
 from app.domain.delivery.milestones import IN_DELIVERY, end_milestones
@@ -91,9 +92,11 @@ async def transition(
         await _ensure_nothing_in_delivery(session, challenge)
         await end_milestones(session, challenge, "challenge completed")
         await settlement.settle_completion(session, challenge, targets)
+        await assurance.return_remaining(session, challenge, "challenge completed")
     if action == "cancel":
         await end_milestones(session, challenge, "challenge cancelled")
         await settlement.refund_all(session, challenge)
+        await assurance.return_remaining(session, challenge, "challenge cancelled")
     challenge.status = target
     await session.flush()
     await emit(

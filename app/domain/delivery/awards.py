@@ -13,6 +13,7 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain import policies
+from app.domain.delivery import per_unit
 from app.domain.delivery.announce import bid_event
 from app.domain.delivery.milestones import advance, lock, reject_bids
 from app.domain.delivery.movements import chunked, post_parts
@@ -46,8 +47,14 @@ async def submit_bid(
     swarm_id: uuid.UUID,
     amount: int,
     plan: str,
+    pricing: str = "lump_sum",
+    unit_price: int | None = None,
+    max_units: int | None = None,
 ) -> Bid:
     caller = policies.require_role(caller, "actor")
+    mispriced = per_unit.check_pricing(pricing, amount, unit_price, max_units)
+    if mispriced is not None:
+        raise Unprocessable(mispriced, code="invalid_pricing")
     milestone, challenge = await lock(session, milestone_id)
     swarm = await SwarmRepository(session).get(swarm_id)
     if swarm.lead_org_id != caller.org_id:
@@ -77,6 +84,9 @@ async def submit_bid(
         amount=amount,
         plan=plan,
         status="submitted",
+        pricing=pricing,
+        unit_price=unit_price,
+        max_units=max_units,
     )
     BidRepository(session).add(bid)
     await session.flush()

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.domain.delivery import rules
+from app.domain.delivery import per_unit, rules
 from app.domain.delivery.announce import claim_event
 from app.domain.delivery.escrow import balances_of
 from app.domain.delivery.milestones import advance, return_escrows, step_id
@@ -49,7 +49,11 @@ async def pay(
     bid = await BidRepository(session).get(claim.bid_id)
     members = await SwarmRepository(session).members_of(bid.swarm_id)
     value = rules.median(approvals)
-    fraction = rules.outcome_fraction(milestone.payout_rule, value, milestone.target)
+    fraction = (  # a per-unit bid is paid per verified unit, up to its maximum
+        per_unit.per_unit_fraction(value, bid.max_units)
+        if bid.pricing == "per_unit" and bid.max_units
+        else rules.outcome_fraction(milestone.payout_rule, value, milestone.target)
+    )
     ledger = Ledger(session)
     escrows = await balances_of(session, milestone, challenge.currency)
     # Pledges before ledger accounts (store.locks): an ended pledge is refunded below.

@@ -49,6 +49,9 @@ EVENT_TYPES = frozenset(
         "milestone.not_achieved",
         "milestone.retendered",
         "attestation.recorded",
+        "bonus.created",
+        "bonus.paid",
+        "bonus.returned",
     }
 )
 _PENDING_KEY = "tributary_events"

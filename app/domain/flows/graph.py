@@ -142,6 +142,15 @@ async def flows(
     max_funders: int = DEFAULT_MAX_FUNDERS,
 ) -> FlowGraph:
     """One challenge's flows, or the whole platform's in one currency."""
+    currency = await resolve_currency(session, challenge_id, currency)
+    return await build(session, challenge_id, currency, max_funders)
+
+
+async def resolve_currency(
+    session: AsyncSession, challenge_id: uuid.UUID | None, currency: str | None
+) -> str:
+    """The currency of a view: the challenge's (404 if there is none; 422 if another was
+    asked for), the one asked for, or the platform's only one."""
     if challenge_id is not None:
         challenge = await ChallengeRepository(session).get(challenge_id)
         if currency is not None and currency != challenge.currency:
@@ -149,9 +158,27 @@ async def flows(
                 f"The challenge is in {challenge.currency}, not {currency}.",
                 code="currency_mismatch",
             )
-        currency = challenge.currency
-    if currency is None:
-        currency = await _only_currency(session)
+        return challenge.currency
+    return currency if currency is not None else await _only_currency(session)
+
+
+async def version(session: AsyncSession, challenge_id: uuid.UUID | None, currency: str) -> int:
+    """A number that grows whenever the view's rollup rows change (the sum of their change
+    counters; rows are never deleted): equal versions mean equal graphs, since labels
+    (names, titles) never change once written."""
+    where = (
+        FlowTotal.challenge_id == challenge_id
+        if challenge_id is not None
+        else FlowTotal.currency == currency
+    )
+    found = await session.scalar(select(func.coalesce(func.sum(FlowTotal.version), 0)).where(where))
+    return int(found or 0)
+
+
+async def build(
+    session: AsyncSession, challenge_id: uuid.UUID | None, currency: str, max_funders: int
+) -> FlowGraph:
+    """The graph of a resolved view."""
     links, others = await _links(session, _scope(challenge_id, currency), max_funders)
     node_keys = {s for s, _, _ in links} | {t for _, t, _ in links}
     labels = await _labels(session, node_keys)

@@ -24,3 +24,7 @@ class FlowTotal(Base):
     target: Mapped[str] = mapped_column(String(64), primary_key=True)
     currency: Mapped[str] = mapped_column(String(3))
     amount: Mapped[int] = mapped_column(BigInteger)
+    # How many times the row changed: a view's version is the sum over its rows, so it
+    # grows with every change (rows are never deleted) and a rendered view can be cached
+    # until it moves (app/api/flows_cache.py).
+    version: Mapped[int] = mapped_column(BigInteger, default=1, server_default="0")

@@ -37,10 +37,16 @@ async def add(
         "target": target,
         "currency": currency,
         "amount": amount,
+        "version": 1,
     }
     await session.execute(
         upsert_adding(
-            session, table, row, key=["challenge_id", "source", "target"], column="amount"
+            session,
+            table,
+            row,
+            key=["challenge_id", "source", "target"],
+            column="amount",
+            counter="version",
         )
     )
 

@@ -107,3 +107,18 @@ def escrow_accounts(
         )
         for pid in pledge_ids
     }
+
+
+def bonus_ref(bonus_id: uuid.UUID) -> str:
+    return f"bonus:{bonus_id}"
+
+
+def bonus_account(bonus_id: uuid.UUID, currency: str) -> Account:
+    """An assurance bonus's escrow (its sponsor's money until paid or returned): never
+    below zero, so a bonus can never pay more than was escrowed."""
+    return Ledger.declare_account(
+        code="bonus",
+        currency=currency,
+        owner_ref=bonus_ref(bonus_id),
+        flags=AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS,
+    )

@@ -66,8 +66,11 @@ def _records(org_id: uuid.UUID, items: Sequence[DepositItem]) -> list[Deposit]:
 
 
 async def _claim(session: AsyncSession, records: list[Deposit]) -> set[uuid.UUID]:
-    """Insert the batch's distinct deposits; the ids of those whose reference was new."""
-    distinct = {record.id: record for record in records}.values()
+    """Insert the batch's distinct deposits; the ids of those whose reference was new.
+
+    Rows go in reference order: two imports sharing references then wait on the unique
+    index in the same order, so overlapping imports queue instead of deadlocking."""
+    distinct = sorted({r.id: r for r in records}.values(), key=lambda r: r.external_ref)
     rows = [{c.key: getattr(record, c.key) for c in DEPOSITS.columns} for record in distinct]
     claimed = await session.scalars(
         insert_ignoring_conflicts(session, DEPOSITS, rows).returning(DEPOSITS.c.id)

@@ -20,6 +20,9 @@ PLEDGE_ROLLOVER = "pledge_rollover"  # pledge -> a pledge on another challenge
 AWARD = "award"  # pledge -> escrow
 PAYOUT = "payout"  # escrow -> actors' wallets
 ESCROW_RETURN = "escrow_return"  # escrow -> pledge
+BONUS_ESCROW = "bonus_escrow"  # sponsor's wallet -> bonus: an assurance bonus offered
+BONUS_PAID = "bonus_paid"  # bonus -> a released threshold pledger's wallet
+BONUS_RETURN = "bonus_return"  # bonus -> sponsor's wallet: the challenge ended
 
 # Entries that give a pledge's money back to its funder's wallet.
 RETURN_KINDS = (PLEDGE_REFUND, PLEDGE_EXPIRY_REFUND)

@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
+from app.domain.assurance import service as assurance
 from app.domain.due_items import DUE_BATCH, Transactor, process_each
 from app.domain.flows import record as record_flow
 from app.domain.money import chart, kinds
@@ -69,6 +70,7 @@ async def release_missed_thresholds(database: Transactor, now: datetime) -> int:
         pledge.status = "released"
         await settlement.assert_empty(Ledger(session), pledge)
         await announce(session, "pledge.released", pledge, reason="threshold deadline passed")
+        await assurance.pay_missed_threshold(session, pledge)
         return True
 
     return await process_each(database, _finder(Pledge.deadline, now), release)

@@ -31,6 +31,10 @@ class Bid(Base):
     plan: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # Price per outcome (delivery.per_unit): amount = unit_price x max_units, paid per unit.
+    pricing: Mapped[str] = mapped_column(String(16), default="lump_sum", server_default="lump_sum")
+    unit_price: Mapped[int | None] = mapped_column(BigInteger)
+    max_units: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class BidRepository:

@@ -1,0 +1,1 @@
+"""Public benchmarks: what a verified unit of outcome cost, per SDG target and unit."""
