@@ -52,10 +52,10 @@ async def submit_bid(
     max_units: int | None = None,
 ) -> Bid:
     caller = policies.require_role(caller, "actor")
-    mispriced = per_unit.check_pricing(pricing, amount, unit_price, max_units)
+    milestone, challenge = await lock(session, milestone_id)
+    mispriced = per_unit.check_pricing(pricing, amount, unit_price, max_units, challenge.currency)
     if mispriced is not None:
         raise Unprocessable(mispriced, code="invalid_pricing")
-    milestone, challenge = await lock(session, milestone_id)
     swarm = await SwarmRepository(session).get(swarm_id)
     if swarm.lead_org_id != caller.org_id:
         raise Forbidden("Only the swarm's lead may bid for it.")
