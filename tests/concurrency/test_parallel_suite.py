@@ -17,7 +17,7 @@ NOBODY_LISTENS = "postgresql://postgres@127.0.0.1:9/postgres"
 
 def pytest_run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
         cwd=ROOT,
         # The inner run is a run of its own, whether or not this one is a worker.
         env={**{k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}, **env},
@@ -45,7 +45,7 @@ def test_two_workers_with_throwaway_clusters_pass_a_database_subset() -> None:
 
 
 def test_not_slow_leaves_out_exactly_the_end_to_end_folders() -> None:
-    done = pytest_run("-n", "0", "--collect-only", "-m", "slow", "tests")
+    done = pytest_run("-q", "-n", "0", "--collect-only", "-m", "slow", "tests")
     assert done.returncode == 0, done.stdout[-3000:]
     slow = {line.split("::")[0] for line in done.stdout.splitlines() if "::" in line}
     assert slow, done.stdout[-2000:]
