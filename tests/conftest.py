@@ -5,6 +5,12 @@ fresh PostgreSQL database created for this run (and dropped after it), once on a
 SQLite file. Between tests the data is wiped so each test starts from an empty, migrated
 schema, and after every test that touched the database the ledger's invariants are checked,
 and that the funding-flow rollup equals what the journal implies.
+
+The suite runs in parallel (pytest-xdist, `addopts` in pyproject.toml): each worker is its
+own pytest session, so it creates its own databases, named after the worker, and when no
+PostgreSQL answers at TEST_DATABASE_URL it starts its own throwaway cluster. The end-to-end
+groups (several processes, a browser, generated traffic) are marked `slow` here, by folder,
+and each of their modules stays on one worker with its module-wide servers and browser.
 """
 
 from __future__ import annotations
@@ -30,6 +36,30 @@ from tests.support.signing import SIGNING_KEY
 
 ADMIN_TOKEN = "test-admin-token-0123456789abcdef"
 BACKENDS = ["postgresql", "sqlite"]
+# Folders of end-to-end groups: real servers in other processes, browsers, chaos, schemathesis.
+SLOW_FOLDERS = ("chaos", "concurrency", "contract", "e2e")
+# Modules outside them whose module-wide fixture (a Redis server, a scratch database) is
+# worth making once: all their tests go to one worker.
+ONE_WORKER_MODULES = ("tests/api/test_rate_limit.py", "tests/integration/test_sealing_required.py")
+
+
+def worker_name() -> str:
+    """This pytest-xdist worker ("gw0", "gw1", ...), or "main" when the run is not parallel."""
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark the end-to-end groups slow (`pytest -m "not slow"` is the quick loop) and keep
+    each of their modules on one worker (`--dist loadgroup`)."""
+    root = Path(str(config.rootpath))
+    for item in items:
+        module = Path(str(item.path)).relative_to(root).as_posix()
+        parts = module.split("/")
+        if len(parts) > 2 and parts[1] in SLOW_FOLDERS:
+            item.add_marker(pytest.mark.slow)
+            item.add_marker(pytest.mark.xdist_group(module))
+        elif module in ONE_WORKER_MODULES:
+            item.add_marker(pytest.mark.xdist_group(module))
 
 
 @pytest.fixture(scope="session")
@@ -66,7 +96,7 @@ def database_url(
         yield f"sqlite+aiosqlite:///{path}"
         return
     server = request.getfixturevalue("postgres_server_url")
-    name = f"tributary_test_{uuid.uuid4().hex[:12]}"
+    name = f"tributary_test_{worker_name()}_{uuid.uuid4().hex[:12]}"
     url = create_database(server, name)
     try:
         yield url.replace("postgresql://", "postgresql+asyncpg://", 1)

@@ -24,6 +24,7 @@ Sdg = Annotated[
         description="An SDG target (6.1) or goal (6).",
     ),
 ]
+# No NUL: PostgreSQL cannot compare text holding one (a 422 naming the parameter instead).
 Unit = Annotated[
     str | None,
     Query(min_length=1, max_length=50, pattern=r"^[^\x00]+$", description="A milestone unit."),

@@ -29,7 +29,17 @@ PROBLEM_SCHEMA: dict[str, Any] = {
         },
         "requested": {
             "type": "integer",
-            "description": "balance_limit: the credit that was refused, in minor units.",
+            "description": "balance_limit: the credit that was refused; insufficient_funds: "
+            "the amount the action needs; in minor units.",
+        },
+        "available": {
+            "type": "integer",
+            "description": "insufficient_funds: what the wallet (or the eligible pledges) "
+            "holds, in minor units.",
+        },
+        "currency": {
+            "type": "string",
+            "description": "insufficient_funds: the currency of `available` and `requested`.",
         },
         "balance": {
             "type": "integer",

@@ -19,9 +19,9 @@ class DomainError(Exception):
         self.detail = detail
 
     @property
-    def extensions(self) -> dict[str, int]:
-        """Machine-readable numbers the problem carries beside `detail` (RFC 9457's
-        extension members); none by default."""
+    def extensions(self) -> dict[str, int | str]:
+        """Machine-readable values the problem carries beside `detail` (RFC 9457's
+        extension members: amounts in minor units, their currency); none by default."""
         return {}
 
 
@@ -87,10 +87,19 @@ class RateLimited(DomainError):
 
 
 class InsufficientFunds(Conflict):
-    """The money to move is not there (wallet short, pool short)."""
+    """The money to move is not there (wallet short, pool short). The detail says it in
+    money ("USD 339,000.00"); `available`, `requested` (minor units) and `currency` carry it
+    for programs."""
 
-    def __init__(self, detail: str) -> None:
+    def __init__(self, detail: str, *, available: int, requested: int, currency: str) -> None:
         super().__init__(detail, code="insufficient_funds")
+        self.available = available
+        self.requested = requested
+        self.currency = currency
+
+    @property
+    def extensions(self) -> dict[str, int | str]:
+        return {"available": self.available, "requested": self.requested, "currency": self.currency}
 
 
 class BalanceLimitReached(Unprocessable):
@@ -106,8 +115,8 @@ class BalanceLimitReached(Unprocessable):
         self.balance = balance
 
     @property
-    def extensions(self) -> dict[str, int]:
-        numbers = {"limit": self.limit, "requested": self.requested}
+    def extensions(self) -> dict[str, int | str]:
+        numbers: dict[str, int | str] = {"limit": self.limit, "requested": self.requested}
         if self.balance is not None:
             numbers["balance"] = self.balance
         return numbers
@@ -128,7 +137,7 @@ class ItemRefused(DomainError):
         self.retry_after_seconds = error.retry_after_seconds
 
     @property
-    def extensions(self) -> dict[str, int]:
+    def extensions(self) -> dict[str, int | str]:
         return self.error.extensions
 
 

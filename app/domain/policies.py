@@ -38,7 +38,7 @@ def require_org(caller: Caller | None) -> Caller:
 def require_role(caller: Caller | None, role: str) -> Caller:
     caller = require_org(caller)
     if not caller.has_role(role):
-        raise Forbidden(f"This action needs the {role!r} role, which your organisation lacks.")
+        raise Forbidden(f"This action needs the {role} role, which your organisation lacks.")
     return caller
 
 

@@ -371,13 +371,26 @@ def refusal_problem(response: httpx.Response, probe: Probe) -> str | None:
     return None if named & wanted else f"names {sorted(named, key=str)}, not {probe.loc}"
 
 
+# What a message written for people never shows: Python's lists, dicts and reprs.
+PYTHON_LOOKS = ("['", "[]", "{'", "Decimal(", "UUID(", "datetime.")
+
+
+def speaks_python(response: httpx.Response) -> bool:
+    body = response.json()
+    said = [str(body.get("detail", "")), *(str(e.get("msg")) for e in body.get("errors", []))]
+    return any(looks in text for text in said for looks in PYTHON_LOOKS)
+
+
 def judge(answers: dict[str, httpx.Response], probe: Probe) -> str | None:
     """Every answer is a 4xx problem (a principal without the right may be refused before
-    validation, with 401/403/404), and at least one is the refusal the probe calls for."""
+    validation, with 401/403/404) whose messages speak no Python, and at least one is the
+    refusal the probe calls for."""
     wrong = {
         who: f"{r.status_code} {r.text[:300]}"
         for who, r in answers.items()
-        if not 400 <= r.status_code < 500 or r.headers.get("content-type") != PROBLEM
+        if not 400 <= r.status_code < 500
+        or r.headers.get("content-type") != PROBLEM
+        or speaks_python(r)
     }
     if wrong:
         return str(wrong)

@@ -74,7 +74,8 @@ async def test_withdrawal_pays_out_and_overdraft_is_409_insufficient_funds(
     )
     assert short.status_code == 409
     assert short.json()["code"] == "insufficient_funds"
-    assert "600" in short.json()["detail"]
+    assert "USD 6.00 available" in short.json()["detail"]  # in words; the numbers in fields
+    assert (short.json()["available"], short.json()["requested"]) == (600, 601)
     none_held = await client.post(
         f"/v1/orgs/{org.id}/withdrawals",
         json={"amount": 1, "currency": "EUR"},

@@ -174,7 +174,7 @@ async def test_mispriced_per_unit_bids_are_422_with_a_clear_message_and_make_not
     cases = [
         (
             {"amount": 5_000, "pricing": "per_unit", "unit_price": 6, "max_units": 1_000},
-            "must equal unit_price x max_units = 6 x 1000 = 6000, not 5000",
+            "must equal unit_price x max_units = USD 0.06 x 1,000 = USD 60.00, not USD 50.00",
         ),
         ({"amount": 6_000, "pricing": "per_unit", "unit_price": 6}, "needs both"),
         ({"amount": 6_000, "pricing": "per_unit", "max_units": 1_000}, "needs both"),

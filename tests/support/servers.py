@@ -47,6 +47,8 @@ def server_env(database_url: str, **extra: str) -> dict[str, str]:
         # without one); "" unsets it.
         "TRIBUTARY_LEDGER_SIGNING_KEY": SIGNING_KEY,
     }
+    if os.environ.get("PYTHONPATH"):  # the child runs the code under test, from any folder
+        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
     env.update(extra)
     return env
 

@@ -7,15 +7,56 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, Field, PlainSerializer, StrictBool
+from pydantic import (
+    AwareDatetime,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    StrictBool,
+    WithJsonSchema,
+)
+from pydantic_core import PydanticCustomError
 
 from app.api.schemas.base import AmountMinor, RequestModel, ResponseModel
 from app.api.schemas.challenges import SdgTarget
 from app.api.schemas.milestones import PayoutSplitOut
 from app.domain.batches import MAX_PLEDGES
+from app.domain.pledges.ratio import (
+    FORMS,
+    MAX_MATCH_RATIO,
+    MAX_RATIO_TEXT,
+    RATIO_PATTERN,
+    RatioError,
+    parse_match_ratio,
+)
 
 Ratio = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
 Remainder = Literal["refund", "rollover"]
+
+
+def _match_ratio(value: object) -> Decimal:
+    try:
+        return parse_match_ratio(value)
+    except RatioError as error:
+        raise PydanticCustomError("invalid_ratio", str(error)) from None
+
+
+MatchRatioIn = Annotated[
+    Decimal,
+    PlainValidator(_match_ratio),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "exclusiveMinimum": 0, "maximum": float(MAX_MATCH_RATIO)},
+                {"type": "string", "pattern": RATIO_PATTERN, "maxLength": MAX_RATIO_TEXT},
+            ],
+            "description": f"Money matched per unit contributed: {FORMS}. Above 0, at most "
+            f"{MAX_MATCH_RATIO}, at most 4 decimal places (stored exactly, as basis points; "
+            "basis points themselves are not a ratio).",
+            "examples": [1.0, "0.5", "1:2"],
+        }
+    ),
+]
 
 
 class Earmark(RequestModel):
@@ -28,9 +69,7 @@ class PledgeCreate(RequestModel):
     kind: Literal["direct", "threshold", "match"]
     threshold_amount: AmountMinor | None = None
     deadline: AwareDatetime | None = None
-    match_ratio: Annotated[Decimal, Field(gt=0, le=100, max_digits=10, decimal_places=4)] | None = (
-        None
-    )
+    match_ratio: MatchRatioIn | None = None
     earmark: Earmark | None = None
     expires_at: AwareDatetime | None = None
     on_expiry: Remainder = "refund"

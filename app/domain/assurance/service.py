@@ -23,6 +23,7 @@ from app.domain.errors import InsufficientFunds, InvalidState, Unprocessable, in
 from app.domain.events.publish import emit
 from app.domain.identity.caller import Caller
 from app.domain.money import chart, kinds
+from app.domain.money.currency import spoken
 from app.domain.store.bonuses import AssuranceBonus, BonusRepository
 from app.domain.store.challenges import Challenge, ChallengeRepository
 from app.ledger import Ledger, LimitExceeded, derived_id
@@ -128,8 +129,11 @@ async def _escrow(ledger: Ledger, bonus: AssuranceBonus) -> None:
         )
     except LimitExceeded as error:
         raise InsufficientFunds(
-            f"The wallet has {error.available} {bonus.currency} available; "
-            f"{bonus.amount} was offered as a bonus."
+            f"The wallet has {spoken(error.available, bonus.currency)} available; the bonus "
+            f"needs {spoken(bonus.amount, bonus.currency)}.",
+            available=error.available,
+            requested=bonus.amount,
+            currency=bonus.currency,
         ) from None
 
 

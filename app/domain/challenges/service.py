@@ -23,6 +23,7 @@ from app.domain.flows.totals import Totals
 from app.domain.identity.caller import Caller
 from app.domain.money.currency import validate_currency
 from app.domain.store.challenges import Challenge, ChallengeRepository
+from app.domain.wording import listed, quoted
 from app.sql.types import utcnow
 
 MAX_SDG_TARGETS = 20
@@ -40,16 +41,17 @@ class ChallengeSpec:
 
 def _validate(spec: ChallengeSpec) -> None:
     validate_currency(spec.currency)
-    bad = [code for code in spec.sdg_targets if not rules.is_sdg_target(code)]
+    bad = [quoted(code) for code in spec.sdg_targets if not rules.is_sdg_target(code)]
     if bad or not spec.sdg_targets or len(set(spec.sdg_targets)) > MAX_SDG_TARGETS:
+        which = f"; {listed(bad)} {'is not one' if len(bad) == 1 else 'are not'}" if bad else ""
         raise Unprocessable(
-            f"sdg_targets must be 1-{MAX_SDG_TARGETS} UN SDG target codes such as '6.1'; "
-            f"not targets: {bad}",
+            f"sdg_targets must be 1 to {MAX_SDG_TARGETS} UN SDG target codes such as 6.1 or "
+            f"6.b{which}.",
             code="invalid_sdg_target",
         )
     if spec.region is not None and not rules.is_region(spec.region):
         raise Unprocessable(
-            f"region {spec.region!r} is not an ISO 3166 country (KE) or subdivision (KE-30).",
+            f"region {quoted(spec.region)} is not an ISO 3166 country (KE) or subdivision (KE-30).",
             code="invalid_region",
         )
     if spec.closes_at is not None and spec.closes_at <= utcnow():

@@ -28,12 +28,14 @@ from app.domain.errors import (
 from app.domain.flows import record as record_flow
 from app.domain.identity.caller import Caller
 from app.domain.money import chart, kinds
+from app.domain.money.currency import spoken
 from app.domain.pledges.rules import allocate_pro_rata
 from app.domain.store.bids import Bid, BidRepository
 from app.domain.store.challenges import Challenge, ChallengeRepository
 from app.domain.store.milestones import Milestone, MilestoneRepository
 from app.domain.store.pledges import Pledge, PledgeRepository
 from app.domain.store.swarms import SwarmRepository
+from app.domain.wording import listed
 from app.ledger import Ledger, Posting
 
 
@@ -50,10 +52,10 @@ async def submit_bid(
     max_units: int | None = None,
 ) -> Bid:
     caller = policies.require_role(caller, "actor")
-    mispriced = per_unit.check_pricing(pricing, amount, unit_price, max_units)
+    milestone, challenge = await lock(session, milestone_id)
+    mispriced = per_unit.check_pricing(pricing, amount, unit_price, max_units, challenge.currency)
     if mispriced is not None:
         raise Unprocessable(mispriced, code="invalid_pricing")
-    milestone, challenge = await lock(session, milestone_id)
     swarm = await SwarmRepository(session).get(swarm_id)
     if swarm.lead_org_id != caller.org_id:
         raise Forbidden("Only the swarm's lead may bid for it.")
@@ -63,15 +65,16 @@ async def submit_bid(
         raise InvalidState("swarm", swarm_id, swarm.status, "bidding (every member must accept)")
     if amount > milestone.budget_cap:
         raise Unprocessable(
-            f"The bid of {amount} exceeds the milestone's budget cap of {milestone.budget_cap}.",
+            f"The bid of {spoken(amount, challenge.currency)} exceeds the milestone's budget "
+            f"cap of {spoken(milestone.budget_cap, challenge.currency)}.",
             code="amount_over_budget",
         )
     members = await SwarmRepository(session).member_ids([swarm_id])
     verifying = sorted(str(m) for m in members if str(m) in milestone.verifier_org_ids)
     if verifying:
         raise Conflict(
-            f"Members {verifying} of the swarm are the milestone's verifiers: a swarm cannot "
-            "bid on work its members verify.",
+            f"Members {listed(verifying)} of the swarm are the milestone's verifiers: a swarm "
+            "cannot bid on work its members verify.",
             code="conflict_of_interest",
         )
     bid = Bid(
@@ -158,7 +161,7 @@ async def _check_conflicts(
     conflicted = [org for org in milestone.verifier_org_ids if uuid.UUID(org) in members]
     if conflicted:
         raise Conflict(
-            f"Assigned verifiers {conflicted} are members of the bidding swarm.",
+            f"Assigned verifiers {listed(conflicted)} are members of the bidding swarm.",
             code="conflict_of_interest",
         )
 
@@ -200,7 +203,11 @@ async def _escrow(
     total = sum(amount for _, amount in available)
     if total < bid.amount:
         raise InsufficientFunds(
-            f"Eligible pledges hold {total} {challenge.currency}; the bid needs {bid.amount}."
+            f"Eligible pledges hold {spoken(total, challenge.currency)}; the bid needs "
+            f"{spoken(bid.amount, challenge.currency)}.",
+            available=total,
+            requested=bid.amount,
+            currency=challenge.currency,
         )
     draws = allocate_pro_rata(bid.amount, available)
     invariant(sum(draws.values()) == bid.amount, f"award {bid.id} draws {sum(draws.values())}")

@@ -45,6 +45,7 @@ from app.domain.store.milestones import (
     MilestoneRepository,
 )
 from app.domain.store.pledges import PledgeRepository
+from app.domain.wording import listed
 from app.ledger import Ledger, Posting, derived_id
 from app.sql.types import utcnow
 
@@ -110,8 +111,8 @@ async def create_milestone(
     outside = sorted(set(spec.sdg_targets) - set(challenge.sdg_targets))
     if outside:
         raise Unprocessable(
-            f"The milestone's sdg_targets {outside} are not targets of its challenge "
-            f"({', '.join(challenge.sdg_targets)}).",
+            f"The milestone's sdg_targets {listed(outside)} are not targets of its challenge "
+            f"(it has {listed(challenge.sdg_targets)}).",
             code="invalid_sdg_target",
         )
     milestone = Milestone(

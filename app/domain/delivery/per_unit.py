@@ -12,6 +12,9 @@ from __future__ import annotations
 
 from fractions import Fraction
 
+from app.domain.money.currency import spoken
+from app.domain.wording import listed, quoted
+
 PRICINGS = ("lump_sum", "per_unit")
 
 
@@ -38,11 +41,12 @@ def per_unit_payout(unit_price: int, max_units: int, value: Fraction) -> int:
 
 
 def check_pricing(
-    pricing: str, amount: int, unit_price: int | None, max_units: int | None
+    pricing: str, amount: int, unit_price: int | None, max_units: int | None, currency: str
 ) -> str | None:
-    """Why a bid's pricing terms do not hold together (a message for the bidder), or None."""
+    """Why a bid's pricing terms do not hold together (a message for the bidder, money in
+    the challenge's currency), or None."""
     if pricing not in PRICINGS:
-        return f"pricing must be one of {list(PRICINGS)}, not {pricing!r}."
+        return f"pricing must be {listed(PRICINGS, conjunction='or')}, not {quoted(pricing)}."
     if pricing == "lump_sum":
         if unit_price is not None or max_units is not None:
             return "unit_price and max_units belong to per_unit bids; this bid is lump_sum."
@@ -53,7 +57,8 @@ def check_pricing(
         return "unit_price and max_units must be positive."
     if amount != unit_price * max_units:
         return (
-            f"A per_unit bid's amount must equal unit_price x max_units = {unit_price} x "
-            f"{max_units} = {unit_price * max_units}, not {amount}."
+            f"A per_unit bid's amount must equal unit_price x max_units = "
+            f"{spoken(unit_price, currency)} x {max_units:,} = "
+            f"{spoken(unit_price * max_units, currency)}, not {spoken(amount, currency)}."
         )
     return None

@@ -21,6 +21,7 @@ from app.domain.delivery.milestones import allows, lock
 from app.domain.errors import InvalidState, Unprocessable
 from app.domain.events.publish import emit
 from app.domain.identity.caller import Caller
+from app.domain.money.currency import spoken
 from app.domain.store.claims import ClaimRepository
 from app.domain.store.milestones import Milestone, MilestoneRepository
 from app.sql.types import utcnow
@@ -77,8 +78,8 @@ async def retender(
         raise Unprocessable("due_at must be in the future.", code="invalid_due_at")
     if target <= 0 or budget_cap <= 0:
         raise Unprocessable(
-            f"A re-tender needs a target and a budget cap above 0 (here {target} and "
-            f"{budget_cap}).",
+            f"A re-tender needs a target and a budget cap above 0; here the target is {target} "
+            f"{milestone.unit} and the budget cap {spoken(budget_cap, challenge.currency)}.",
             code="invalid_retender",
         )
     fresh = Milestone(

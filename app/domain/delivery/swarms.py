@@ -13,6 +13,7 @@ from app.domain.identity.caller import Caller
 from app.domain.identity.service import roles_of
 from app.domain.pledges.rules import BPS
 from app.domain.store.swarms import Swarm, SwarmMember, SwarmRepository
+from app.domain.wording import listed
 
 MAX_MEMBERS = 20
 
@@ -43,7 +44,9 @@ async def create_swarm(
     not_actors = [str(org_id) for org_id in ids if "actor" not in roles.get(org_id, [])]
     if not_actors:
         raise Unprocessable(
-            f"Swarm members must hold the actor role: {not_actors}", code="not_an_actor"
+            f"Swarm members must hold the actor role; {listed(not_actors)} "
+            f"{'does' if len(not_actors) == 1 else 'do'} not.",
+            code="not_an_actor",
         )
     repository = SwarmRepository(session)
     swarm = Swarm(id=uuid.uuid4(), name=name, lead_org_id=caller.org_id, status="forming")

@@ -24,6 +24,7 @@ from app.domain.identity.service import roles_of
 from app.domain.store.challenges import Challenge
 from app.domain.store.claims import ClaimRepository
 from app.domain.store.milestones import Milestone
+from app.domain.wording import listed
 from app.sql.types import utcnow
 
 MAX_VERIFIERS = 50
@@ -43,12 +44,14 @@ async def _check(
     lacking = [str(o) for o in unique if "verifier" not in roles.get(o, [])]
     if lacking:
         raise Unprocessable(
-            f"These organisations are not verifiers: {lacking}", code="not_a_verifier"
+            f"Only organisations with the verifier role can verify; {listed(lacking)} "
+            f"{'lacks' if len(lacking) == 1 else 'lack'} it.",
+            code="not_a_verifier",
         )
     reasons = await conflicted(session, challenge, milestone, unique)
     if reasons:
-        listed = "; ".join(f"{org} is {why}" for org, why in reasons.items())
-        raise Conflict(f"Conflict of interest: {listed}.", code="conflict_of_interest")
+        said = "; ".join(f"{org} is {why}" for org, why in reasons.items())
+        raise Conflict(f"Conflict of interest: {said}.", code="conflict_of_interest")
 
 
 async def assign_verifiers(

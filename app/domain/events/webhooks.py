@@ -17,6 +17,7 @@ from app.domain.events.models import Delivery, DeliveryAttempt, Event, Webhook
 from app.domain.events.publish import ALL_TYPES, EVENT_TYPES
 from app.domain.events.signing import SECRET_PREFIX
 from app.domain.identity.caller import Caller
+from app.domain.wording import listed, quoted
 
 MAX_WEBHOOKS_PER_ORG = 20
 
@@ -38,7 +39,8 @@ async def register(
     unknown = sorted(set(event_types) - EVENT_TYPES - {ALL_TYPES})
     if unknown:
         raise Unprocessable(
-            f"Unknown event types {unknown}; known: {sorted(EVENT_TYPES)} or '*'.",
+            f"Unknown event types {listed(quoted(t) for t in unknown)}; the known ones are "
+            f"{listed(sorted(EVENT_TYPES), conjunction='or')}, or * for all.",
             code="unknown_event_type",
         )
     await url_safety.check(url, allow_private=allow_private)

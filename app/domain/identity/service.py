@@ -24,6 +24,7 @@ from app.domain.identity.secrets import (
     same_secret,
     visible_prefix,
 )
+from app.domain.wording import quoted
 from app.sql.types import utcnow
 
 LAST_USED_RESOLUTION = timedelta(seconds=60)
@@ -49,7 +50,9 @@ async def create_org(
     policies.require_admin(caller)
     existing = await session.scalar(select(Org.id).where(Org.name == name))
     if existing is not None:
-        raise Conflict(f"An organisation named {name!r} already exists.", code="org_name_taken")
+        raise Conflict(
+            f"An organisation named {quoted(name)} already exists.", code="org_name_taken"
+        )
     org = Org(id=uuid.uuid4(), name=name, roles=sorted(set(roles)), public_name=public_name)
     session.add(org)
     await session.flush()

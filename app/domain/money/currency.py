@@ -7,6 +7,7 @@ from functools import lru_cache
 from iso4217 import Currency
 
 from app.domain.errors import Unprocessable
+from app.domain.wording import quoted
 
 
 @lru_cache(maxsize=512)
@@ -27,7 +28,7 @@ def validate_currency(code: str) -> str:
     """
     if not (len(code) == 3 and code.isascii() and code.isupper() and code.isalpha()):
         raise Unprocessable(
-            f"{code!r} is not an ISO 4217 currency code (three capital letters, e.g. USD).",
+            f"{quoted(code)} is not an ISO 4217 currency code (three capital letters, e.g. USD).",
             code="unsupported_currency",
         )
     if minor_units(code) is None:
@@ -36,3 +37,13 @@ def validate_currency(code: str) -> str:
             code="unsupported_currency",
         )
     return code
+
+
+def spoken(amount: int, currency: str) -> str:
+    """Minor units as people read money: spoken(33_900_000, "USD") -> "USD 339,000.00",
+    "JPY 1,500" (integer arithmetic only; a currency without minor units shows them raw)."""
+    exponent = minor_units(currency) or 0
+    sign = "-" if amount < 0 else ""
+    whole, fraction = divmod(abs(amount), 10**exponent)
+    text = f"{whole:,}" + (f".{fraction:0{exponent}d}" if exponent else "")
+    return f"{currency} {sign}{text}"

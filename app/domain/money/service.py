@@ -23,8 +23,9 @@ from app.domain.events.publish import emit
 from app.domain.identity.caller import Caller
 from app.domain.identity.models import Org
 from app.domain.money import chart
-from app.domain.money.currency import validate_currency
+from app.domain.money.currency import spoken, validate_currency
 from app.domain.money.models import Deposit, Withdrawal
+from app.domain.wording import quoted
 from app.ledger import (
     BalanceLimitExceeded,
     HistoryLine,
@@ -121,9 +122,10 @@ def wallet_full(
 ) -> BalanceLimitReached:
     """A deposit of `amount` refused by the ledger's balance limit, told to the admin."""
     return BalanceLimitReached(
-        f"The wallet of organisation {org_id} holds {error.balance:,} {currency} minor "
-        f"units; a deposit of {amount:,} would take it past {error.limit:,}, the most one "
-        "account may hold. Nothing was changed.",
+        f"The wallet of organisation {org_id} holds {spoken(error.balance, currency)}; a "
+        f"deposit of {spoken(amount, currency)} would take it past "
+        f"{spoken(error.limit, currency)} ({error.limit:,} minor units), the most one account "
+        "may hold. Nothing was changed.",
         limit=error.limit,
         requested=amount,
         balance=error.balance,
@@ -150,8 +152,8 @@ def same_money(earlier: Deposit, wanted: Deposit) -> Deposit:
         wanted.currency,
     ):
         raise Conflict(
-            f"external_ref {wanted.external_ref!r} was already used for another deposit "
-            f"({earlier.amount} {earlier.currency} to organisation {earlier.org_id}).",
+            f"external_ref {quoted(wanted.external_ref)} was already used for another deposit "
+            f"({spoken(earlier.amount, earlier.currency)} to organisation {earlier.org_id}).",
             code="external_ref_conflict",
         )
     return earlier
@@ -178,7 +180,11 @@ async def withdraw(
         )
     except LimitExceeded as error:
         raise InsufficientFunds(
-            f"The wallet has {error.available} {currency} available; {amount} was requested."
+            f"The wallet has {spoken(error.available, currency)} available; the withdrawal "
+            f"needs {spoken(amount, currency)}.",
+            available=error.available,
+            requested=amount,
+            currency=currency,
         ) from None
     record = Withdrawal(
         id=withdrawal_id, org_id=org_id, amount=amount, currency=currency, entry_id=entry.id

@@ -17,6 +17,7 @@ from app.domain.errors import Forbidden, InsufficientFunds, InvalidState, NotFou
 from app.domain.flows import record as record_flow
 from app.domain.identity.caller import Caller
 from app.domain.money import chart, kinds
+from app.domain.money.currency import spoken
 from app.domain.pledges import settlement
 from app.domain.pledges.announce import announce
 from app.domain.pledges.terms import (
@@ -56,8 +57,11 @@ async def _fund(ledger: Ledger, pledge: Pledge) -> None:
         )
     except LimitExceeded as error:
         raise InsufficientFunds(
-            f"The wallet has {error.available} {pledge.currency} available; "
-            f"{pledge.amount} was pledged."
+            f"The wallet has {spoken(error.available, pledge.currency)} available; the pledge "
+            f"needs {spoken(pledge.amount, pledge.currency)}.",
+            available=error.available,
+            requested=pledge.amount,
+            currency=pledge.currency,
         ) from None
     if pledge.kind == "direct":
         await record_flow.pledged(ledger.session, pledge, pledge.amount)

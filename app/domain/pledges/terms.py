@@ -8,17 +8,18 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import ROUND_DOWN, Decimal
+from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.errors import Conflict, Unprocessable
-from app.domain.pledges.rules import BPS
+from app.domain.money.currency import spoken
+from app.domain.pledges import ratio as match_ratio
 from app.domain.store.challenges import Challenge, ChallengeRepository
 from app.domain.store.milestones import MilestoneRepository
+from app.domain.wording import listed
 from app.sql.types import utcnow
 
-MAX_MATCH_RATIO = Decimal(100)
 KIND_TERMS: dict[str, set[str]] = {
     "direct": set(),
     "threshold": {"threshold_amount", "deadline"},
@@ -48,23 +49,16 @@ class PledgeSpec:
         return "rollover" in (self.on_expiry, self.on_completion)
 
 
-def ratio_bps(ratio: Decimal) -> int:
-    """A match ratio as basis points (1.0 -> 10,000), exactly, or Unprocessable."""
-    if not Decimal(0) < ratio <= MAX_MATCH_RATIO:
-        raise Unprocessable(
-            f"match_ratio must be > 0 and <= {MAX_MATCH_RATIO}.", code="invalid_ratio"
-        )
-    bps = ratio * BPS
-    if bps != bps.to_integral_value(rounding=ROUND_DOWN):
-        raise Unprocessable("match_ratio has at most 4 decimal places.", code="invalid_ratio")
-    return int(bps)
+def ratio_bps(value: Decimal) -> int:
+    """A match ratio as basis points (1.0 -> 10,000), exactly, or 422 invalid_ratio saying
+    what a ratio may be (the API has parsed it already; the demo and services call this)."""
+    try:
+        return match_ratio.ratio_bps(match_ratio.parse_match_ratio(value))
+    except match_ratio.RatioError as error:
+        raise Unprocessable(str(error), code="invalid_ratio") from None
 
 
-def _words(names: list[str]) -> str:
-    return " and ".join(names) if len(names) < 3 else ", ".join(names[:-1]) + " and " + names[-1]
-
-
-def _check_kind(spec: PledgeSpec) -> None:
+def _check_kind(spec: PledgeSpec, currency: str) -> None:
     needs = KIND_TERMS[spec.kind]
     given = {
         name
@@ -73,19 +67,20 @@ def _check_kind(spec: PledgeSpec) -> None:
     }
     if needs - given:
         raise Unprocessable(
-            f"A {spec.kind} pledge needs {_words(sorted(needs))}.", code="invalid_pledge_terms"
+            f"A {spec.kind} pledge needs {listed(sorted(needs))}.", code="invalid_pledge_terms"
         )
     if given - needs:
         raise Unprocessable(
-            f"A {spec.kind} pledge takes no {_words(sorted(given - needs))}.",
+            f"A {spec.kind} pledge takes no {listed(sorted(given - needs))}.",
             code="invalid_pledge_terms",
         )
     if spec.deadline is not None and spec.deadline <= utcnow():
         raise Unprocessable("deadline must be in the future.", code="invalid_pledge_terms")
     if spec.threshold_amount is not None and spec.threshold_amount <= spec.amount:
         raise Unprocessable(
-            f"threshold_amount ({spec.threshold_amount}) must exceed the pledge's own amount "
-            f"({spec.amount}): a threshold the pledge meets alone is no condition.",
+            f"threshold_amount ({spoken(spec.threshold_amount, currency)}) must exceed the "
+            f"pledge's own amount ({spoken(spec.amount, currency)}): a threshold the pledge "
+            "meets alone is no condition.",
             code="invalid_pledge_terms",
         )
 
@@ -102,7 +97,8 @@ async def _check_earmarks(session: AsyncSession, challenge: Challenge, spec: Ple
             )
     if not set(spec.earmark_sdg_targets) <= set(challenge.sdg_targets):
         raise Unprocessable(
-            f"earmark.sdg_targets must be among the challenge's {challenge.sdg_targets}.",
+            f"earmark.sdg_targets must be among the challenge's targets "
+            f"({listed(challenge.sdg_targets)}).",
             code="invalid_earmark",
         )
 
@@ -123,7 +119,7 @@ def check_funder_independent(challenge: Challenge, verifies: bool) -> None:
 
 
 async def check_terms(session: AsyncSession, challenge: Challenge, spec: PledgeSpec) -> None:
-    _check_kind(spec)
+    _check_kind(spec, challenge.currency)
     await _check_earmarks(session, challenge, spec)
     if spec.expires_at is not None and spec.expires_at <= utcnow():
         raise Unprocessable("expires_at must be in the future.", code="invalid_expiry")
