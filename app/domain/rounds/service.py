@@ -19,6 +19,7 @@ from app.domain.errors import Conflict, InsufficientFunds, Unprocessable
 from app.domain.events.publish import emit
 from app.domain.identity.caller import Caller
 from app.domain.money import chart, kinds
+from app.domain.money.currency import spoken
 from app.domain.pledges.terms import VERIFYING
 from app.domain.rounds import projection
 from app.domain.rounds.accounts import round_escrow
@@ -121,8 +122,11 @@ async def create_round(
         )
     except LimitExceeded as error:
         raise InsufficientFunds(
-            f"The wallet has {error.available} {spec.currency} available; the matching pool "
-            f"is {spec.matching_pool}."
+            f"The wallet has {spoken(error.available, spec.currency)} available; the matching "
+            f"pool is {spoken(spec.matching_pool, spec.currency)}.",
+            available=error.available,
+            requested=spec.matching_pool,
+            currency=spec.currency,
         ) from None
     await _announce_created(session, round_, spec.challenge_ids)
     return await view(session, round_.id)
