@@ -193,11 +193,18 @@ async def bulk_journal(database: Database, entries: int) -> None:
 
     async def accounts(session: AsyncSession) -> tuple[uuid.UUID, list[uuid.UUID]]:
         ledger = Ledger(session)
-        world = await chart.world(ledger, "USD")
-        wallets = [
-            (await chart.wallet(ledger, uuid.uuid5(uuid.NAMESPACE_URL, f"bg{n}"), "USD")).id
-            for n in range(BACKGROUND_WALLETS)
-        ]
+        world = chart.world("USD")  # written already by the funders' deposits
+        wallets = []
+        for n in range(BACKGROUND_WALLETS):
+            declared = chart.wallet(uuid.uuid5(uuid.NAMESPACE_URL, f"bg{n}"), "USD")
+            opened = await ledger.open_account(
+                code=declared.code,
+                currency=declared.currency,
+                owner_ref=declared.owner_ref,
+                flags=declared.flags,
+                shards=declared.shards,
+            )
+            wallets.append(opened.id)
         return world.id, wallets
 
     world, wallets = await database.transaction(accounts)
