@@ -17,6 +17,7 @@ import app.domain.money.models
 import app.domain.store.bids
 import app.domain.store.challenges
 import app.domain.store.claims
+import app.domain.store.disputes
 import app.domain.store.milestones
 import app.domain.store.pledges
 import app.domain.store.swarms  # noqa: F401 - importing the models registers their tables

@@ -44,6 +44,7 @@ async def create_challenge(request: Request, body: ChallengeCreate, caller: Call
         sdg_targets=body.sdg_targets,
         region=body.region,
         closes_at=body.closes_at,
+        dispute_window_seconds=body.dispute_window_seconds,
     )
 
     async def work(session: AsyncSession) -> ChallengeWithTotals:

@@ -7,8 +7,10 @@ its rules say there can be none, and that what the market shows equals the ledge
   and reserves nothing (escrow coming back to it later passes on to the wallet);
 - `pledge_hold_mismatch`: a pledge reserves money exactly when it names an open hold, and a
   pledge still `held` has had nothing posted;
-- `ended_milestone_holds_escrow`: a paid, failed or cancelled milestone holds no escrow;
-- `escrow_differs_from_award`: an awarded or claimed milestone's escrow is its award;
+- `ended_milestone_holds_escrow`: a paid, failed, not achieved or cancelled milestone holds
+  no escrow;
+- `escrow_differs_from_award`: an awarded or claimed milestone's escrow is its award, and
+  so is a verified one waiting out its dispute window (`payout_pending`, `disputed`);
 - `challenge_totals_differ`: a challenge's available, allocated and held money, as shown
   (from the flow rollup and the pledges' holds), equals its pledge and escrow accounts in
   the ledger.
@@ -30,7 +32,7 @@ from app.domain.store.pledges import ENDED_STATUSES, PledgeRepository
 from app.ledger import Balance, Ledger
 
 ENDED_MILESTONES = ("paid", "failed", "cancelled", "not_achieved")
-ESCROWED_MILESTONES = ("awarded", "claimed")
+ESCROWED_MILESTONES = ("awarded", "claimed", "payout_pending", "disputed")
 
 Violation = dict[str, Any]
 

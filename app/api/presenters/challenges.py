@@ -25,6 +25,7 @@ def challenge_out(item: ChallengeWithTotals) -> ChallengeOut:
         status=challenge.status,
         steward_org_id=challenge.steward_org_id,
         closes_at=challenge.closes_at,
+        dispute_window_seconds=challenge.dispute_window_seconds,
         created_at=challenge.created_at,
         totals=TotalsOut.model_validate(totals, from_attributes=True),
     )

@@ -106,6 +106,10 @@ class MilestoneOut(ResponseModel):
     verifier_org_ids: list[uuid.UUID]
     awarded_bid_id: uuid.UUID | None
     retender_of: uuid.UUID | None
+    pays_at: datetime | None = Field(
+        default=None,
+        description="When a verified milestone in its dispute window is paid unless disputed",
+    )
     payout: PayoutOut | None = None
     outcome: OutcomeOut | None = Field(
         default=None, description="The verified outcome, once verified (paid or not achieved)"

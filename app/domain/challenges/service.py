@@ -36,6 +36,7 @@ class ChallengeSpec:
     sdg_targets: Sequence[str]
     region: str | None
     closes_at: datetime | None
+    dispute_window_seconds: int = 0
 
 
 def _validate(spec: ChallengeSpec) -> None:
@@ -83,6 +84,7 @@ async def create_challenge(
         status="draft",
         steward_org_id=caller.org_id,
         closes_at=spec.closes_at,
+        dispute_window_seconds=spec.dispute_window_seconds,
         created_at=utcnow(),
     )
     ChallengeRepository(session).add(challenge, [(t, rules.sdg_goal(t)) for t in targets])

@@ -3,8 +3,11 @@
     draft -> open -> awarded -> claimed -> verified -> paid
                                 claimed -> awarded (the claim was rejected)
                                            verified -> not_achieved (the outcome pays nothing)
-    awarded -> failed (no claim submitted by the due date); awarded, claimed -> failed (the
-    challenge cancelled); draft, open -> cancelled (the challenge cancelled or completed).
+                                           verified -> payout_pending -> paid (dispute window)
+                                payout_pending -> disputed -> paid / not_achieved (the panel)
+    awarded -> failed (no claim submitted by the due date); awarded, claimed, payout_pending,
+    disputed -> failed (the challenge cancelled); draft, open -> cancelled (the challenge
+    cancelled or completed).
     failed, not_achieved, paid below target -> re-tendered as a new open milestone.
 
 `MILESTONE_TRANSITIONS` is the one table of allowed moves and `advance` the only way a
@@ -39,6 +42,7 @@ from app.domain.pledges import settlement
 from app.domain.store.bids import Bid, BidRepository
 from app.domain.store.challenges import Challenge, ChallengeRepository
 from app.domain.store.claims import ClaimRepository
+from app.domain.store.disputes import DisputeRepository
 from app.domain.store.milestones import (
     DEFAULT_VERIFICATION_WINDOW_SECONDS,
     Milestone,
@@ -52,10 +56,22 @@ MILESTONE_TRANSITIONS: dict[str, dict[str, str]] = {
     "award": {"open": "awarded"},
     "claim": {"awarded": "claimed"},
     "verify": {"claimed": "verified"},
-    "pay": {"verified": "paid"},
-    "not_achieve": {"verified": "not_achieved"},
+    # With a dispute window the verified milestone waits to pay, and may be disputed.
+    "await_disputes": {"verified": "payout_pending"},
+    "dispute": {"payout_pending": "disputed"},
+    "pay": {"verified": "paid", "payout_pending": "paid", "disputed": "paid"},
+    "not_achieve": {
+        "verified": "not_achieved",
+        "payout_pending": "not_achieved",
+        "disputed": "not_achieved",
+    },
     "reject_claim": {"claimed": "awarded"},
-    "fail": {"awarded": "failed", "claimed": "failed"},
+    "fail": {
+        "awarded": "failed",
+        "claimed": "failed",
+        "payout_pending": "failed",
+        "disputed": "failed",
+    },
     "cancel": {"draft": "cancelled", "open": "cancelled"},
     # Re-tendering leaves the milestone as it is and opens a new one in its place.
     "retender": {"failed": "failed", "not_achieved": "not_achieved", "paid": "paid"},
@@ -63,7 +79,7 @@ MILESTONE_TRANSITIONS: dict[str, dict[str, str]] = {
 # Milestones whose money is still moving: a challenge cannot complete while one is.
 IN_DELIVERY = ("awarded", "claimed", "verified", "payout_pending", "disputed")
 # Milestones with escrow that fail when their challenge is cancelled.
-ESCROWED = ("awarded", "claimed")
+ESCROWED = ("awarded", "claimed", "payout_pending", "disputed")
 
 
 def advance(milestone: Milestone, action: str) -> None:
@@ -213,6 +229,9 @@ async def fail_milestone(
         claim.status = "rejected"
         assert swarm_id is not None
         await claim_event(session, "claim.rejected", claim, milestone, swarm_id)
+    for dispute in await DisputeRepository(session).open_of(milestone.id):
+        dispute.status = "cancelled"
+        dispute.resolved_at = utcnow()
 
 
 async def fail_overdue_milestones(database: Transactor, now: datetime) -> int:

@@ -103,6 +103,15 @@ class ClaimRepository:
             )
         )
 
+    async def verified_of(self, milestone_id: uuid.UUID) -> Claim | None:
+        """The milestone's verified claim (a milestone verifies at most one)."""
+        return await self.session.scalar(
+            select(Claim)
+            .where(Claim.milestone_id == milestone_id, Claim.status == "verified")
+            .order_by(Claim.created_at.desc(), Claim.id)
+            .limit(1)
+        )
+
     async def attestations_of(self, claim_id: uuid.UUID) -> list[Attestation]:
         return list(
             await self.session.scalars(

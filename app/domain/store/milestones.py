@@ -61,6 +61,8 @@ class Milestone(Base):
     )
     sdg_targets: Mapped[list[str]] = mapped_column(JSON, server_default=text("'[]'"), default=list)
     retender_of: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    # When a verified milestone in its challenge's dispute window pays (null otherwise).
+    pays_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
@@ -164,6 +166,17 @@ class MilestoneRepository:
                 select(Milestone)
                 .where(Milestone.status.in_(statuses), Milestone.due_at <= now)
                 .order_by(Milestone.due_at, Milestone.id)
+                .limit(limit)
+            )
+        )
+
+    async def payable(self, now: datetime, limit: int) -> list[Milestone]:
+        """Milestones whose dispute window closed undisputed, earliest first (due work)."""
+        return list(
+            await self.session.scalars(
+                select(Milestone)
+                .where(Milestone.pays_at <= now, Milestone.status == "payout_pending")
+                .order_by(Milestone.pays_at, Milestone.id)
                 .limit(limit)
             )
         )
