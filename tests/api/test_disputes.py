@@ -239,3 +239,198 @@ async def test_a_disputed_claim_is_revised_by_its_panel_and_paid_exactly(
         headers=quick.funder.headers,
     )
     assert too_late.status_code == 409, too_late.text
+
+
+async def _dispute(client: httpx.AsyncClient, world: Verified, opener: OrgHandle) -> str:
+    opened = await _ok(
+        await client.post(
+            f"/v1/claims/{world.claim_id}/disputes",
+            json={"reason": "Dry boreholes counted."},
+            headers=opener.headers,
+        ),
+        201,
+    )
+    return str(opened["id"])
+
+
+async def _panel(client: httpx.AsyncClient, world: Verified, dispute_id: str) -> list[OrgHandle]:
+    panel = await panel_of_three(client)
+    await _ok(
+        await client.put(
+            f"/v1/disputes/{dispute_id}/panel",
+            json={"org_ids": [p.id for p in panel]},
+            headers=world.steward.headers,
+        )
+    )
+    return panel
+
+
+async def _panel_says(
+    client: httpx.AsyncClient, dispute_id: str, member: OrgHandle, verdict: str, value: int | None
+) -> dict[str, Any]:
+    body: dict[str, Any] = {"verdict": verdict}
+    if value is not None:
+        body["value"] = value
+    return await _ok(
+        await client.post(
+            f"/v1/disputes/{dispute_id}/attestations", json=body, headers=member.headers
+        ),
+        201,
+    )
+
+
+async def test_a_rejecting_panel_leaves_the_milestone_not_achieved_and_returns_the_escrow(
+    client: httpx.AsyncClient,
+) -> None:
+    world = await verified(client, 3_600)
+    dispute_id = await _dispute(client, world, world.steward)
+    panel = await _panel(client, world, dispute_id)
+    await _panel_says(client, dispute_id, panel[0], "reject", None)
+    await _panel_says(client, dispute_id, panel[1], "approve", 150)
+    assert (await milestone_of(client, world.milestone_id))["status"] == "disputed"
+    decided = await _panel_says(client, dispute_id, panel[2], "reject", None)
+    assert decided["dispute_status"] == "rejected"
+    ended = await milestone_of(client, world.milestone_id)
+    assert (ended["status"], ended["payout"]) == ("not_achieved", None)
+    back = await _ok(await client.get(f"/v1/pledges/{world.pledge_id}", headers=ADMIN))
+    assert (back["available"], back["allocated"], back["paid"]) == (400_000, 0, 0)
+    claim = await _ok(await client.get(f"/v1/claims/{world.claim_id}", headers=ADMIN))
+    assert claim["status"] == "rejected"
+    assert await available(client, world.lead) == (0, 0)
+    assert (await totals_of(client, world))["allocated"] == 0
+
+
+async def totals_of(client: httpx.AsyncClient, world: Verified) -> dict[str, int]:
+    challenge = await _ok(await client.get(f"/v1/challenges/{world.challenge['id']}"))
+    return dict(challenge["totals"])
+
+
+async def test_a_panel_that_agrees_with_the_verifiers_upholds_the_claim(
+    client: httpx.AsyncClient,
+) -> None:
+    world = await verified(client, 3_600)
+    dispute_id = await _dispute(client, world, world.verifiers[0])
+    panel = await _panel(client, world, dispute_id)
+    await _panel_says(client, dispute_id, panel[0], "approve", 190)
+    decided = await _panel_says(client, dispute_id, panel[2], "approve", 210)
+    assert decided["dispute_status"] == "upheld"
+    paid = await milestone_of(client, world.milestone_id)
+    assert (paid["status"], paid["payout"]["amount"]) == ("paid", 400_000)
+    assert await available(client, world.lead) == (240_000, 0)
+
+
+async def test_who_may_dispute_and_when(client: httpx.AsyncClient) -> None:
+    world = await verified(client, 3_600)
+    path = f"/v1/claims/{world.claim_id}/disputes"
+    stranger = await make_org(client, "funder", "verifier", "steward")
+    refused = {
+        "swarm's lead": (world.lead, 403),
+        "stranger": (stranger, 404),
+    }
+    for who, (org, status) in refused.items():
+        response = await client.post(path, json={"reason": "r"}, headers=org.headers)
+        assert response.status_code == status, (who, response.text)
+    admin = await client.post(path, json={"reason": "r"}, headers=ADMIN)
+    assert admin.status_code == 403, admin.text
+    for body in ({"reason": ""}, {}, {"reason": "r", "amount": 1}, {"reason": "x" * 5_001}):
+        bad = await client.post(path, json=body, headers=world.funder.headers)
+        assert bad.status_code == 422, bad.text
+        assert bad.headers["content-type"] == "application/problem+json"
+    headers = {**world.funder.headers, "Idempotency-Key": "dispute-1"}
+    first = await client.post(path, json={"reason": "r"}, headers=headers)
+    replay = await client.post(path, json={"reason": "r"}, headers=headers)
+    assert (first.status_code, replay.status_code) == (201, 201)
+    assert first.json() == replay.json()
+    again = await client.post(path, json={"reason": "again"}, headers=world.steward.headers)
+    assert again.status_code == 409, again.text
+    assert again.json()["code"] == "invalid_state"
+    completing = await client.post(
+        f"/v1/challenges/{world.challenge['id']}/complete", headers=world.steward.headers
+    )
+    assert completing.status_code == 409, completing.text
+    assert completing.json()["code"] == "invalid_state"
+
+
+async def test_completing_waits_for_a_milestone_in_its_dispute_window(
+    client: httpx.AsyncClient,
+) -> None:
+    world = await verified(client, 3_600)
+    completing = await client.post(
+        f"/v1/challenges/{world.challenge['id']}/complete", headers=world.steward.headers
+    )
+    assert completing.status_code == 409, completing.text
+    assert completing.json()["code"] == "invalid_state"
+    assert "payout_pending" in completing.json()["detail"]
+
+
+async def test_panel_rules_and_panel_verdicts(client: httpx.AsyncClient) -> None:
+    world = await verified(client, 3_600)
+    dispute_id = await _dispute(client, world, world.funder)
+    path = f"/v1/disputes/{dispute_id}/panel"
+    fresh = await panel_of_three(client)
+    actor = await make_org(client, "actor")
+    cases = {
+        "two members": ([fresh[0].id, fresh[1].id], 422, "too_few_panelists"),
+        "the same member thrice": ([fresh[0].id] * 3, 422, "too_few_panelists"),
+        "a claim's verifier": (
+            [fresh[0].id, fresh[1].id, world.verifiers[0].id],
+            409,
+            "conflict_of_interest",
+        ),
+        "not a verifier": ([fresh[0].id, fresh[1].id, actor.id], 422, "not_a_verifier"),
+    }
+    for name, (org_ids, status, code) in cases.items():
+        response = await client.put(path, json={"org_ids": org_ids}, headers=world.steward.headers)
+        assert response.status_code == status, (name, response.text)
+        assert response.json()["code"] == code, name
+    by_verifier = await client.put(
+        path, json={"org_ids": [f.id for f in fresh]}, headers=world.verifiers[0].headers
+    )
+    assert by_verifier.status_code == 403, by_verifier.text
+    unchanged = await _ok(await client.get(f"/v1/disputes/{dispute_id}", headers=ADMIN))
+    assert unchanged["panel_org_ids"] == []
+    panel = await _panel(client, world, dispute_id)
+    votes = f"/v1/disputes/{dispute_id}/attestations"
+    outsider = await client.post(
+        votes, json={"verdict": "reject"}, headers=world.verifiers[0].headers
+    )
+    assert outsider.status_code == 404, outsider.text
+    valueless = await client.post(votes, json={"verdict": "approve"}, headers=panel[0].headers)
+    assert valueless.status_code == 422, valueless.text
+    assert valueless.json()["code"] == "value_required"
+    await _panel_says(client, dispute_id, panel[0], "reject", None)
+    twice = await client.post(votes, json={"verdict": "reject"}, headers=panel[0].headers)
+    assert twice.status_code == 409, twice.text
+    assert twice.json()["code"] == "already_attested"
+    # Replacing a silent member: the kept member's vote still counts.
+    replacement = await make_org(client, "verifier")
+    await _ok(
+        await client.put(
+            path,
+            json={"org_ids": [panel[0].id, panel[1].id, replacement.id]},
+            headers=world.steward.headers,
+        )
+    )
+    decided = await _panel_says(client, dispute_id, replacement, "reject", None)
+    assert decided["dispute_status"] == "rejected"
+    seen = await _ok(await client.get(f"/v1/disputes/{dispute_id}", headers=replacement.headers))
+    assert [a["counted"] for a in seen["attestations"]] == [True, True]
+    closed = await client.put(
+        path, json={"org_ids": [f.id for f in fresh]}, headers=world.steward.headers
+    )
+    assert closed.status_code == 409, closed.text
+
+
+async def test_cancelling_a_challenge_with_a_disputed_milestone_returns_every_cent(
+    client: httpx.AsyncClient,
+) -> None:
+    world = await verified(client, 3_600)
+    dispute_id = await _dispute(client, world, world.funder)
+    cancelled = await client.post(
+        f"/v1/challenges/{world.challenge['id']}/cancel", headers=world.steward.headers
+    )
+    assert cancelled.status_code == 200, cancelled.text
+    assert (await milestone_of(client, world.milestone_id))["status"] == "failed"
+    assert await available(client, world.funder) == (1_000_000, 0)
+    dispute = await _ok(await client.get(f"/v1/disputes/{dispute_id}", headers=ADMIN))
+    assert dispute["status"] == "cancelled"
