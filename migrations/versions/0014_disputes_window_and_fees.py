@@ -1,5 +1,5 @@
 """Disputes: a challenge's dispute window, a milestone's `pays_at`, disputes of verified
-claims and their panels' attestations.
+claims and their panels' attestations; a milestone's `verifier_fee`.
 
 Revision ID: 0014_disputes_window_and_fees
 Revises: 0013_batch_errors_name_entry
@@ -27,6 +27,10 @@ def upgrade() -> None:
     )
     op.add_column("milestones", sa.Column("pays_at", sa.DateTime(timezone=True), nullable=True))
     op.create_index("ix_milestones_pays_at", "milestones", ["pays_at"], unique=False)
+    op.add_column(
+        "milestones",
+        sa.Column("verifier_fee", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+    )
     op.create_table(
         "disputes",
         sa.Column("id", sa.Uuid(), nullable=False),
@@ -94,4 +98,8 @@ def downgrade() -> None:
         op.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
 
 
-DROPPED = [("milestones", "pays_at"), ("challenges", "dispute_window_seconds")]
+DROPPED = [
+    ("milestones", "verifier_fee"),
+    ("milestones", "pays_at"),
+    ("challenges", "dispute_window_seconds"),
+]

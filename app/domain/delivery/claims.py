@@ -23,6 +23,7 @@ from app.domain import policies
 from app.domain.delivery import rules
 from app.domain.delivery.announce import claim_event
 from app.domain.delivery.conflicts import conflicted
+from app.domain.delivery.fees import pay_fee
 from app.domain.delivery.milestones import advance, allows, lock
 from app.domain.delivery.payouts import pay
 from app.domain.delivery.window import await_window
@@ -156,6 +157,7 @@ async def attest(
     )
     repository.add(attestation)
     await session.flush()
+    await pay_fee(session, challenge, milestone, attestation.verifier_org_id)
     if decided:
         await _recorded_late(session, milestone, claim, attestation)
     else:

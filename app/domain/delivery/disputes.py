@@ -24,6 +24,7 @@ from app.domain.delivery.announce import claim_event
 from app.domain.delivery.claims import get_claim
 from app.domain.delivery.conflicts import conflicted
 from app.domain.delivery.escrow import balances_of, pledges_escrowed
+from app.domain.delivery.fees import release_fees
 from app.domain.delivery.milestones import advance, lock, return_escrows
 from app.domain.delivery.payouts import pay
 from app.domain.delivery.window import verified_value
@@ -269,6 +270,7 @@ async def _decide(
         await return_escrows(
             session, milestone, challenge.currency, dict(escrows), "dispute_rejected"
         )
+        await release_fees(session, milestone, challenge.currency, "dispute_rejected")
     else:
         return
     dispute.resolved_at = utcnow()

@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.domain import policies
 from app.domain.delivery.announce import bid_event, claim_event, milestone_failed
 from app.domain.delivery.escrow import balances_of
+from app.domain.delivery.fees import release_fees
 from app.domain.delivery.movements import chunked, post_parts
 from app.domain.due_items import DUE_BATCH, Transactor, process_each
 from app.domain.errors import InvalidState, Unprocessable
@@ -111,6 +112,7 @@ class MilestoneSpec:
     due_at: datetime
     verification_window_seconds: int = DEFAULT_VERIFICATION_WINDOW_SECONDS
     sdg_targets: tuple[str, ...] = ()
+    verifier_fee: int = 0
 
 
 async def create_milestone(
@@ -146,6 +148,7 @@ async def create_milestone(
         verifier_org_ids=[],
         verification_window_seconds=spec.verification_window_seconds,
         sdg_targets=sorted(set(spec.sdg_targets)),
+        verifier_fee=spec.verifier_fee,
         created_at=utcnow(),
     )
     MilestoneRepository(session).add(milestone)
@@ -224,6 +227,7 @@ async def fail_milestone(
     )
     escrows = await balances_of(session, milestone, challenge.currency)
     await return_escrows(session, milestone, challenge.currency, dict(escrows), "failed")
+    await release_fees(session, milestone, challenge.currency, "failed")
     swarm_id = await BidRepository(session).swarm_of(milestone.awarded_bid_id)
     for claim in await ClaimRepository(session).submitted_of(milestone.id):
         claim.status = "rejected"
@@ -286,4 +290,5 @@ async def end_milestones(session: AsyncSession, challenge: Challenge, reason: st
             await fail_milestone(session, milestone, challenge, reason)
         elif milestone.status in ("draft", "open"):
             advance(milestone, "cancel")
+            await release_fees(session, milestone, challenge.currency, "cancelled")
     await session.flush()

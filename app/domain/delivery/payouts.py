@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.domain.delivery import rules
 from app.domain.delivery.announce import claim_event
 from app.domain.delivery.escrow import balances_of
+from app.domain.delivery.fees import release_fees
 from app.domain.delivery.milestones import advance, return_escrows, step_id
 from app.domain.delivery.movements import chunked, post_parts
 from app.domain.errors import invariant
@@ -71,6 +72,7 @@ async def pay(
         )
         await record_flow.paid(session, challenge.id, challenge.currency, milestone.id, plan.splits)
     await return_escrows(session, milestone, challenge.currency, plan.returns, "payout_rest")
+    await release_fees(session, milestone, challenge.currency, "payout")
     splits = [{"org_id": str(m.org_id), "amount": plan.splits[m.org_id]} for m in members]
     ClaimRepository(session).add(
         Payout(

@@ -45,6 +45,7 @@ EVENT_TYPES = frozenset(
         "claim.verified",
         "claim.rejected",
         "claim.disputed",
+        "fee.paid",
         "dispute.panel_assigned",
         "dispute.resolved",
         "payout.made",

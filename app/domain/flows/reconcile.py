@@ -31,8 +31,8 @@ def _line(line: PostedLine) -> derive.Line:
 async def from_ledger(session: AsyncSession) -> derive.Derived:
     """Every flow total as the journal implies it."""
     ledger = Ledger(session)
-    lines = await ledger.posted_lines(["pledge", "escrow"])
-    lines += await ledger.posted_lines(["wallet"], [kinds.PAYOUT])
+    lines = await ledger.posted_lines(["pledge", "escrow", "fee_escrow"])
+    lines += await ledger.posted_lines(["wallet"], [kinds.PAYOUT, kinds.FEE_PAYMENT])
     pledges = await PledgeRepository(session).owners()
     milestones = await MilestoneRepository(session).challenge_of_each()
     return derive.derive((_line(line) for line in lines), pledges, milestones)

@@ -87,6 +87,20 @@ async def allocated(
     )
 
 
+async def fee_paid(
+    session: AsyncSession,
+    challenge_id: uuid.UUID,
+    currency: str,
+    milestone_id: uuid.UUID,
+    org_id: uuid.UUID,
+    amount: int,
+) -> None:
+    """A verifier's fee paid out of the milestone's fee escrow (which `allocated` counted
+    into the milestone, like its award)."""
+    source, target = keys.milestone(milestone_id), keys.verifier(org_id)
+    await add(session, challenge_id, currency, source, target, amount)
+
+
 async def paid(
     session: AsyncSession,
     challenge_id: uuid.UUID,

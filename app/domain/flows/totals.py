@@ -2,7 +2,8 @@
 the flow rollup and the few pledges that still hold money: cheap for any number of pledges.
 
 Conservation per challenge: everything that came in (funders, rollovers in) is available,
-in escrow, paid, returned or rolled over; `reconcile` proves the rollup equals the journal.
+in escrow (an award's or verifier fees'), paid to actors, paid to verifiers (`fees`),
+returned or rolled over; `reconcile` proves the rollup equals the journal.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ CATEGORY = case(
     (FlowTotal.source.startswith("funder:"), "came_in"),
     (FlowTotal.target.startswith("milestone:"), "escrowed"),
     (FlowTotal.target.startswith("actor:"), "paid"),
+    (FlowTotal.target.startswith("verifier:"), "fees"),
     (FlowTotal.target == keys.RETURNED, "returned"),
     else_="rolled_over",
 )
@@ -38,13 +40,15 @@ class Totals:
     allocated: int = 0
     paid: int = 0
     returned: int = 0
+    fees: int = 0  # paid to verifiers (out of escrow, like `paid`)
 
 
 @dataclass
 class _Sums:
     came_in: int = 0
-    escrowed: int = 0  # net of escrow returns: paid out or still in escrow
+    escrowed: int = 0  # net of escrow returns: paid out or still in escrow (fees included)
     paid: int = 0
+    fees: int = 0
     returned: int = 0
     rolled_over: int = 0
 
@@ -55,9 +59,10 @@ class _Sums:
         return Totals(
             held=held,
             available=self.came_in - self.escrowed - self.returned - self.rolled_over,
-            allocated=self.escrowed - self.paid,
+            allocated=self.escrowed - self.paid - self.fees,
             paid=self.paid,
             returned=self.returned,
+            fees=self.fees,
         )
 
 

@@ -121,6 +121,15 @@ class ClaimRepository:
             )
         )
 
+    async def attesters_of_milestone(self, milestone_id: uuid.UUID) -> set[uuid.UUID]:
+        """Every organisation that attested any claim of the milestone."""
+        rows = await self.session.scalars(
+            select(Attestation.verifier_org_id)
+            .join(Claim, Claim.id == Attestation.claim_id)
+            .where(Claim.milestone_id == milestone_id)
+        )
+        return set(rows)
+
     async def payout_of(self, milestone_id: uuid.UUID) -> Payout | None:
         return await self.session.get(Payout, milestone_id)
 

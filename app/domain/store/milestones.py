@@ -63,6 +63,8 @@ class Milestone(Base):
     retender_of: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     # When a verified milestone in its challenge's dispute window pays (null otherwise).
     pays_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
+    # Paid to each assigned verifier that attests, escrowed from the pledges when assigned.
+    verifier_fee: Mapped[int] = mapped_column(BigInteger, server_default=text("0"), default=0)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
