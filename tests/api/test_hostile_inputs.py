@@ -49,6 +49,7 @@ EXAMPLE_BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "sdg_targets": ["6.1"],
         "region": "KE",
         "closes_at": "{future}",
+        "dispute_window_seconds": 0,
     },
     ("POST", "/v1/challenges/{challenge_id}/milestones"): {
         "title": "M",
@@ -62,6 +63,7 @@ EXAMPLE_BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "due_at": "{future}",
         "verification_window_seconds": 3600,
         "sdg_targets": ["6.1"],
+        "verifier_fee": 0,
     },
     ("POST", "/v1/challenges/{challenge_id}/pledges"): {
         "amount": 10,
