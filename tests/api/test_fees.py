@@ -259,3 +259,76 @@ async def test_a_negative_or_fractional_fee_is_refused(client: httpx.AsyncClient
         )
         assert response.status_code == 422, (fee, response.text)
         assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_a_dispute_panel_is_paid_the_verifier_fee_from_the_same_pool(
+    client: httpx.AsyncClient,
+) -> None:
+    """The decision: panel members are paid like verifiers, escrowed at appointment."""
+    challenge, steward = await open_challenge(client, dispute_window_seconds=3_600)
+    backer = await funder(client, 500_000)
+    await _ok(await pledge(client, backer, challenge["id"], amount=500_000), 201)
+    milestone = await _ok(
+        await client.post(
+            f"/v1/challenges/{challenge['id']}/milestones",
+            json={
+                "title": "Boreholes",
+                "metric": "m",
+                "unit": "u",
+                "target": 200,
+                "payout_rule": "pro_rata",
+                "budget_cap": 400_000,
+                "quorum": 2,
+                "due_at": future(60),
+                "verifier_fee": 5_000,
+            },
+            headers=steward.headers,
+        ),
+        201,
+    )
+    lead, _, swarm_id = await swarm_of_two(client)
+    funded = Funded(challenge["id"], steward, backer, "", milestone["id"], lead, [])
+    bid = await _ok(
+        await client.post(
+            f"/v1/milestones/{milestone['id']}/bids",
+            json={"swarm_id": swarm_id, "amount": 400_000, "plan": "Drill"},
+            headers=lead.headers,
+        ),
+        201,
+    )
+    await _ok(await client.post(f"/v1/bids/{bid['id']}/award", headers=steward.headers))
+    verifiers = [await make_org(client, "verifier") for _ in range(2)]
+    await _ok(await assign(client, funded, verifiers))
+    claim_id = await claim(client, funded)
+    for verifier in verifiers:
+        await attest(client, verifier, claim_id, "approve")
+    dispute = await _ok(
+        await client.post(
+            f"/v1/claims/{claim_id}/disputes", json={"reason": "r"}, headers=backer.headers
+        ),
+        201,
+    )
+    panel = [await make_org(client, "verifier") for _ in range(3)]
+    await _ok(
+        await client.put(
+            f"/v1/disputes/{dispute['id']}/panel",
+            json={"org_ids": [p.id for p in panel]},
+            headers=steward.headers,
+        )
+    )
+    shown = await totals(client, challenge["id"])
+    assert (shown["available"], shown["allocated"]) == (100_000 - 10_000 - 15_000, 415_000)
+    for member in panel[:2]:
+        await _ok(
+            await client.post(
+                f"/v1/disputes/{dispute['id']}/attestations",
+                json={"verdict": "reject"},
+                headers=member.headers,
+            ),
+            201,
+        )
+        assert await available(client, member) == (5_000, 0)
+    assert await available(client, panel[2]) == (0, 0)
+    shown = await totals(client, challenge["id"])
+    # Rejected: the award and the silent member's fee are back in the pool.
+    assert (shown["available"], shown["allocated"], shown["paid"]) == (480_000, 0, 0)

@@ -24,7 +24,7 @@ from app.domain.delivery.announce import claim_event
 from app.domain.delivery.claims import get_claim
 from app.domain.delivery.conflicts import conflicted
 from app.domain.delivery.escrow import balances_of, pledges_escrowed
-from app.domain.delivery.fees import release_fees
+from app.domain.delivery.fees import escrow_fees, pay_fee, release_fees
 from app.domain.delivery.milestones import advance, lock, return_escrows
 from app.domain.delivery.payouts import pay
 from app.domain.delivery.window import verified_value
@@ -188,6 +188,7 @@ async def set_panel(
     await _check_panel(session, challenge, milestone, unique)
     dispute.panel_org_ids = [str(o) for o in unique]
     await session.flush()
+    await escrow_fees(session, challenge, milestone)
     await _event(session, "dispute.panel_assigned", dispute, claim, milestone)
     await _decide(session, challenge, milestone, claim, dispute)
     return dispute
@@ -231,6 +232,7 @@ async def attest_dispute(
     )
     repository.add(attestation)
     await session.flush()
+    await pay_fee(session, challenge, milestone, attestation.verifier_org_id, dispute)
     await _decide(session, challenge, milestone, claim, dispute)
     return attestation, dispute
 

@@ -11,6 +11,12 @@ the milestone ends (paid, not achieved, failed, cancelled), the fees of verifier
 attested return to their pledges (an ended pledge passes them on to its funder's wallet).
 So fee escrow = fee x (assigned verifiers not yet paid) until the milestone ends, then 0.
 
+Dispute panels follow the same rules: appointing a panel escrows the verifier fee of each
+member not yet paid on that dispute from the same pledges (409 `insufficient_funds` if
+short: the panel is not appointed), each member that attests is paid it, and what is left
+returns when the dispute's milestone ends (it always does when the dispute is decided).
+Whoever is paid for judging, the funders who pooled for the outcome pay for checking it.
+
 Fee escrow is one account per (milestone, pledge) (`fee_escrow`), moved under the
 challenge's and the milestone's locks, pledges locked before any ledger account.
 """
@@ -31,6 +37,7 @@ from app.domain.money import chart, kinds
 from app.domain.pledges import settlement
 from app.domain.store.challenges import Challenge, ChallengeRepository
 from app.domain.store.claims import ClaimRepository
+from app.domain.store.disputes import Dispute, DisputeRepository
 from app.domain.store.milestones import Milestone, MilestoneRepository
 from app.domain.store.pledges import Pledge, PledgeRepository
 from app.ledger import Ledger, Posting, derived_id
@@ -54,6 +61,34 @@ def _payment_id(milestone: Milestone, org_id: uuid.UUID) -> uuid.UUID:
     return derived_id(milestone.id, f"verifier_fee:{org_id}")
 
 
+def _panel_payment_id(milestone: Milestone, dispute: Dispute, org_id: uuid.UUID) -> uuid.UUID:
+    return derived_id(milestone.id, f"panel_fee:{dispute.id}:{org_id}")
+
+
+async def _paid_panel(session: AsyncSession, milestone: Milestone, dispute: Dispute) -> set[str]:
+    """The panel members already paid their fee on this dispute."""
+    ledger = Ledger(session)
+    votes = await DisputeRepository(session).attestations_of(dispute.id)
+    return {
+        str(vote.verifier_org_id)
+        for vote in votes
+        if await ledger.get_entry(_panel_payment_id(milestone, dispute, vote.verifier_org_id))
+        is not None
+    }
+
+
+async def _needed(session: AsyncSession, milestone: Milestone) -> int:
+    """The fees still owed on the milestone: its assigned verifiers not yet paid, and the
+    members of its open dispute's panel not yet paid."""
+    fee = milestone.verifier_fee
+    paid = await paid_verifiers(session, milestone)
+    needed = fee_rules.fee_escrow_needed(fee, milestone.verifier_org_ids, paid)
+    for dispute in await DisputeRepository(session).open_of(milestone.id):
+        members = await _paid_panel(session, milestone, dispute)
+        needed += fee_rules.fee_escrow_needed(fee, dispute.panel_org_ids, members)
+    return needed
+
+
 async def paid_verifiers(session: AsyncSession, milestone: Milestone) -> set[str]:
     """The verifiers already paid their fee on this milestone."""
     ledger = Ledger(session)
@@ -66,12 +101,12 @@ async def paid_verifiers(session: AsyncSession, milestone: Milestone) -> set[str
 
 
 async def escrow_fees(session: AsyncSession, challenge: Challenge, milestone: Milestone) -> None:
-    """Bring the fee escrow to the fees of the assigned verifiers not paid yet (the caller
-    holds the challenge's and the milestone's locks and has set the verifiers)."""
+    """Bring the fee escrow to the fees of the assigned verifiers (and dispute panel
+    members) not paid yet (the caller holds the challenge's and the milestone's locks and
+    has set the verifiers or the panel)."""
     if milestone.verifier_fee == 0:
         return
-    paid = await paid_verifiers(session, milestone)
-    needed = fee_rules.fee_escrow_needed(milestone.verifier_fee, milestone.verifier_org_ids, paid)
+    needed = await _needed(session, milestone)
     held = sum(amount for _, amount in await held_of(session, milestone, challenge.currency))
     if needed > held:
         await _draw_from_pledges(session, challenge, milestone, needed - held)
@@ -132,12 +167,21 @@ def _mark_drained(
 
 
 async def pay_fee(
-    session: AsyncSession, challenge: Challenge, milestone: Milestone, org_id: uuid.UUID
+    session: AsyncSession,
+    challenge: Challenge,
+    milestone: Milestone,
+    org_id: uuid.UUID,
+    dispute: Dispute | None = None,
 ) -> int:
-    """Pay the attesting verifier its fee, once per milestone, from the fee escrow; nothing
-    if there is no fee or the milestone's fees were already settled. Returns what it paid."""
+    """Pay the attesting verifier (or, with `dispute`, panel member) its fee, once per
+    milestone (per dispute), from the fee escrow; nothing if there is no fee or the
+    milestone's fees were already settled. Returns what it paid."""
     ledger = Ledger(session)
-    entry_id = _payment_id(milestone, org_id)
+    entry_id = (
+        _payment_id(milestone, org_id)
+        if dispute is None
+        else _panel_payment_id(milestone, dispute, org_id)
+    )
     if milestone.verifier_fee == 0 or await ledger.get_entry(entry_id) is not None:
         return 0
     held = await held_of(session, milestone, challenge.currency)
@@ -158,6 +202,8 @@ async def pay_fee(
         for chunk in chunked(sorted(draws.items()))
     ]
     meta = {"milestone_id": str(milestone.id), "verifier_org_id": str(org_id)}
+    if dispute is not None:
+        meta["dispute_id"] = str(dispute.id)
     await post_parts(ledger, entry_id, kinds.FEE_PAYMENT, parts, meta)
     await record_flow.fee_paid(
         session, challenge.id, challenge.currency, milestone.id, org_id, milestone.verifier_fee
