@@ -1,5 +1,6 @@
 """Disputes: a challenge's dispute window, a milestone's `pays_at`, disputes of verified
-claims and their panels' attestations; a milestone's `verifier_fee`.
+claims and their panels' attestations; a milestone's `verifier_fee`; a challenge's host fee
+(`host_fee_bps`, `host_org_id`).
 
 Revision ID: 0014_disputes_window_and_fees
 Revises: 0013_batch_errors_name_entry
@@ -25,6 +26,13 @@ def upgrade() -> None:
             "dispute_window_seconds", sa.Integer(), server_default=sa.text("0"), nullable=False
         ),
     )
+    op.add_column(
+        "challenges",
+        sa.Column("host_fee_bps", sa.Integer(), server_default=sa.text("0"), nullable=False),
+    )
+    # No foreign key: SQLite can neither add one to an existing table nor drop a column
+    # that has one without copying the table; the service checks the organisation exists.
+    op.add_column("challenges", sa.Column("host_org_id", sa.Uuid(), nullable=True))
     op.add_column("milestones", sa.Column("pays_at", sa.DateTime(timezone=True), nullable=True))
     op.create_index("ix_milestones_pays_at", "milestones", ["pays_at"], unique=False)
     op.add_column(
@@ -101,5 +109,7 @@ def downgrade() -> None:
 DROPPED = [
     ("milestones", "verifier_fee"),
     ("milestones", "pays_at"),
+    ("challenges", "host_org_id"),
+    ("challenges", "host_fee_bps"),
     ("challenges", "dispute_window_seconds"),
 ]

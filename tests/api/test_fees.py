@@ -177,7 +177,8 @@ async def test_a_short_pool_refuses_the_verifiers_and_changes_nothing(
     assert milestone["verifier_org_ids"] == []
     assert await pledge_money(client, world.pledge_id) == (10_000, 400_000, 0)
     await _ok(await assign(client, world, world.verifiers[:2]))
-    assert await pledge_money(client, world.pledge_id) == (0, 400_000, 0)
+    # The pledge's allocated money counts the award and the two fees in escrow.
+    assert await pledge_money(client, world.pledge_id) == (0, 410_000, 0)
 
 
 async def test_replacing_a_silent_verifier_moves_its_fee_to_its_replacement(

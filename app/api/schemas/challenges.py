@@ -35,6 +35,18 @@ class ChallengeCreate(RequestModel):
     region: Region | None = None
     closes_at: AwareDatetime | None = None
     dispute_window_seconds: DisputeWindow = 0
+    host_fee_bps: Annotated[
+        StrictInt,
+        Field(
+            ge=0,
+            le=2_000,
+            description="Taken for the fiscal host, in basis points, from each pledge's money "
+            "as it commits to the pool (a direct pledge, a met threshold, a match draw).",
+        ),
+    ] = 0
+    host_org_id: uuid.UUID | None = Field(
+        default=None, description="Whose wallet the host fee goes to; default the steward"
+    )
 
 
 class TotalsOut(ResponseModel):
@@ -56,5 +68,7 @@ class ChallengeOut(ResponseModel):
     steward_org_id: uuid.UUID
     closes_at: datetime | None
     dispute_window_seconds: int
+    host_fee_bps: int
+    host_org_id: uuid.UUID | None
     created_at: datetime
     totals: TotalsOut

@@ -11,6 +11,7 @@ nothing but the ledger's own lines plus which pledge belongs to which challenge 
   (and into its fee escrow for verifier fees);
 - milestone -> actor: payout credits to actors' wallets; milestone -> verifier: verifier
   fees credited to verifiers' wallets;
+- challenge -> host: the host fee taken from pledges as their money commits;
 - challenge -> returned / rolled over: money that left the challenge back to wallets, or
   into a pledge of another challenge.
 """
@@ -29,6 +30,7 @@ from app.domain.money.kinds import (
     FEE_ESCROW,
     FEE_PAYMENT,
     FEE_RETURN,
+    HOST_FEE,
     PAYOUT,
     RETURN_KINDS,
 )
@@ -54,6 +56,7 @@ class Line:
     debit: int
     credit: int
     milestone_id: str | None = None
+    host_org_id: str | None = None
 
 
 @dataclass
@@ -100,6 +103,9 @@ def _flows_of(
             return [((owner.challenge_id, line.currency, source, here), line.credit)]
         if line.credit or (line.debit and line.kind in INTO_ESCROW):
             return []  # an escrow return or an award: counted on the escrow side
+        if line.kind == HOST_FEE and line.host_org_id is not None:
+            host = keys.host(line.host_org_id)
+            return [((owner.challenge_id, line.currency, here, host), line.debit)]
         if line.kind in RETURN_KINDS:
             return [((owner.challenge_id, line.currency, here, keys.RETURNED), line.debit)]
         if line.kind == ROLLOVER:

@@ -17,6 +17,7 @@ from app.ledger import Ledger, PostedLine
 
 def _line(line: PostedLine) -> derive.Line:
     milestone_id = line.meta.get("milestone_id")
+    host_org_id = line.meta.get("host_org_id")
     return derive.Line(
         kind=line.kind,
         account_code=line.account_code,
@@ -25,6 +26,7 @@ def _line(line: PostedLine) -> derive.Line:
         debit=line.debit,
         credit=line.credit,
         milestone_id=str(milestone_id) if milestone_id else None,
+        host_org_id=str(host_org_id) if host_org_id else None,
     )
 
 

@@ -87,6 +87,15 @@ async def allocated(
     )
 
 
+async def host_fee(
+    session: AsyncSession, pledge: Pledge, host_org_id: uuid.UUID, amount: int
+) -> None:
+    """The host's share of money a pledge committed to the challenge, out of that pledge."""
+    here = keys.challenge(pledge.challenge_id)
+    target = keys.host(host_org_id)
+    await add(session, pledge.challenge_id, pledge.currency, here, target, amount)
+
+
 async def fee_paid(
     session: AsyncSession,
     challenge_id: uuid.UUID,

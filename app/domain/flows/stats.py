@@ -2,7 +2,7 @@
 
 `pledged` counts money that left funders' wallets for pledges (a rollover moves money
 between pledges and is not counted twice). Conservation: pledged = paid + fees (paid to
-verifiers) + returned + allocated (in escrow) + available (in pledges, unallocated).
+verifiers and hosts) + returned + allocated (in escrow) + available (in pledges, unallocated).
 """
 
 from __future__ import annotations
@@ -65,8 +65,8 @@ def _one(currency: str, sums: dict[str, int], counts: dict[str, int]) -> Currenc
         paid=sums["paid"],
         returned=sums["returned"],
         allocated=sums["escrowed"] - sums["paid"] - sums["fees"],
-        fees=sums["fees"],
-        available=pledged - sums["escrowed"] - sums["returned"],
+        fees=sums["fees"] + sums["host_fees"],
+        available=pledged - sums["escrowed"] - sums["returned"] - sums["host_fees"],
         challenges=counts["challenges"],
         funders=counts["funders"],
         actors=counts["actors"],

@@ -28,6 +28,7 @@ CATEGORY = case(
     (FlowTotal.target.startswith("milestone:"), "escrowed"),
     (FlowTotal.target.startswith("actor:"), "paid"),
     (FlowTotal.target.startswith("verifier:"), "fees"),
+    (FlowTotal.target.startswith("host:"), "host_fees"),
     (FlowTotal.target == keys.RETURNED, "returned"),
     else_="rolled_over",
 )
@@ -40,7 +41,7 @@ class Totals:
     allocated: int = 0
     paid: int = 0
     returned: int = 0
-    fees: int = 0  # paid to verifiers (out of escrow, like `paid`)
+    fees: int = 0  # paid to verifiers (out of escrow, like `paid`) and to the host
 
 
 @dataclass
@@ -49,6 +50,7 @@ class _Sums:
     escrowed: int = 0  # net of escrow returns: paid out or still in escrow (fees included)
     paid: int = 0
     fees: int = 0
+    host_fees: int = 0
     returned: int = 0
     rolled_over: int = 0
 
@@ -58,11 +60,15 @@ class _Sums:
     def totals(self, held: int) -> Totals:
         return Totals(
             held=held,
-            available=self.came_in - self.escrowed - self.returned - self.rolled_over,
+            available=self.came_in
+            - self.escrowed
+            - self.returned
+            - self.rolled_over
+            - self.host_fees,
             allocated=self.escrowed - self.paid - self.fees,
             paid=self.paid,
             returned=self.returned,
-            fees=self.fees,
+            fees=self.fees + self.host_fees,
         )
 
 

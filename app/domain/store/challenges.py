@@ -57,6 +57,9 @@ class Challenge(Base):
     dispute_window_seconds: Mapped[int] = mapped_column(
         Integer, server_default=text("0"), default=0
     )
+    # Taken from each pledge's money as it commits to the pool, for the fiscal host.
+    host_fee_bps: Mapped[int] = mapped_column(Integer, server_default=text("0"), default=0)
+    host_org_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)  # an org (checked on create)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 

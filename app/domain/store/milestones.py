@@ -132,6 +132,20 @@ class MilestoneRepository:
             found.setdefault(milestone.challenge_id, []).append(milestone)
         return found
 
+    async def with_fees_of_challenges(
+        self, challenge_ids: Iterable[uuid.UUID]
+    ) -> dict[uuid.UUID, list[Milestone]]:
+        """The milestones with a verifier fee of many challenges, by challenge, in one query."""
+        found: dict[uuid.UUID, list[Milestone]] = {}
+        rows = await self.session.scalars(
+            select(Milestone)
+            .where(Milestone.challenge_id.in_(list(challenge_ids)), Milestone.verifier_fee > 0)
+            .order_by(Milestone.id)
+        )
+        for milestone in rows:
+            found.setdefault(milestone.challenge_id, []).append(milestone)
+        return found
+
     async def retendered_as(self, milestone_id: uuid.UUID) -> Milestone | None:
         """The milestone that re-tenders this one, if any."""
         return await self.session.scalar(
