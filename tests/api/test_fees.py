@@ -333,3 +333,119 @@ async def test_a_dispute_panel_is_paid_the_verifier_fee_from_the_same_pool(
     shown = await totals(client, challenge["id"])
     # Rejected: the award and the silent member's fee are back in the pool.
     assert (shown["available"], shown["allocated"], shown["paid"]) == (480_000, 0, 0)
+
+
+async def test_the_host_fee_and_verifier_fees_of_the_issue(client: httpx.AsyncClient) -> None:
+    """host_fee_bps 200 and verifier_fee 5,000: a 500,000 pledge leaves 490,000 available and
+    10,000 with the host; three verifiers assigned escrow 15,000; each of the three that
+    attests (approve, reject, approve) gets 5,000."""
+    host = await make_org(client, "steward")
+    challenge, steward = await open_challenge(client, host_fee_bps=200, host_org_id=host.id)
+    assert (challenge["host_fee_bps"], challenge["host_org_id"]) == (200, host.id)
+    backer = await funder(client, 500_000)
+    made = await _ok(await pledge(client, backer, challenge["id"], amount=500_000), 201)
+    assert (made["available"], made["fees"]) == (490_000, 10_000)
+    assert await available(client, host) == (10_000, 0)
+    read = await _ok(await client.get(f"/v1/pledges/{made['id']}", headers=ADMIN))
+    assert (read["available"], read["fees"]) == (490_000, 10_000)
+    assert (await totals(client, challenge["id"]))["available"] == 490_000
+    milestone = await _ok(
+        await client.post(
+            f"/v1/challenges/{challenge['id']}/milestones",
+            json={
+                "title": "Boreholes",
+                "metric": "m",
+                "unit": "u",
+                "target": 200,
+                "payout_rule": "pro_rata",
+                "budget_cap": 400_000,
+                "quorum": 2,
+                "due_at": future(60),
+                "verifier_fee": 5_000,
+            },
+            headers=steward.headers,
+        ),
+        201,
+    )
+    lead, _, swarm_id = await swarm_of_two(client)
+    world = Funded(challenge["id"], steward, backer, made["id"], milestone["id"], lead, [])
+    world.verifiers = [await make_org(client, "verifier") for _ in range(3)]
+    await _ok(await assign(client, world, world.verifiers))
+    assert (await totals(client, challenge["id"]))["allocated"] == 15_000
+    bid = await _ok(
+        await client.post(
+            f"/v1/milestones/{milestone['id']}/bids",
+            json={"swarm_id": swarm_id, "amount": 400_000, "plan": "Drill"},
+            headers=lead.headers,
+        ),
+        201,
+    )
+    await _ok(await client.post(f"/v1/bids/{bid['id']}/award", headers=steward.headers))
+    claim_id = await claim(client, world)
+    for verifier, verdict in zip(world.verifiers, ("approve", "reject", "approve"), strict=True):
+        await attest(client, verifier, claim_id, verdict)
+        assert await available(client, verifier) == (5_000, 0)
+    after = await _ok(await client.get(f"/v1/pledges/{made['id']}", headers=ADMIN))
+    assert (after["available"], after["allocated"], after["paid"]) == (75_000, 0, 400_000)
+    assert after["fees"] == 10_000 + 15_000
+    stats = await _ok(await client.get("/v1/public/stats"))
+    assert stats["totals"][0]["fees"] == 25_000
+    flows = await _ok(await client.get(f"/v1/public/flows?challenge_id={challenge['id']}"))
+    kinds = {node["id"]: node["kind"] for node in flows["nodes"]}
+    assert [kinds[i] for i in kinds if kinds[i] in ("host", "verifier")].count("verifier") == 3
+    to_host = [link for link in flows["links"] if kinds[link["target"]] == "host"]
+    assert [(link["source"], link["amount"]) for link in to_host] == [
+        (f"challenge:{challenge['id']}", 10_000)
+    ]
+
+
+async def test_thresholds_and_match_draws_pay_the_host_as_their_money_commits(
+    client: httpx.AsyncClient,
+) -> None:
+    challenge, steward = await open_challenge(client, host_fee_bps=150)
+    a, b, c = [await funder(client, 100_000) for _ in range(3)]
+    match = await _ok(
+        await pledge(client, a, challenge["id"], amount=10_000, kind="match", match_ratio=1),
+        201,
+    )
+    assert (match["held"], match["fees"]) == (10_000, 0)
+    threshold = await _ok(
+        await pledge(
+            client,
+            b,
+            challenge["id"],
+            amount=20_000,
+            kind="threshold",
+            threshold_amount=30_001,
+            deadline=future(10),
+        ),
+        201,
+    )
+    assert threshold["fees"] == 0
+    direct = await _ok(await pledge(client, c, challenge["id"], amount=1_001), 201)
+    assert (direct["available"], direct["fees"]) == (986, 15)  # floor(1,001 x 1.5%)
+    drawn = await _ok(await client.get(f"/v1/pledges/{match['id']}", headers=ADMIN))
+    met = await _ok(await client.get(f"/v1/pledges/{threshold['id']}", headers=ADMIN))
+    assert met["status"] == "active"
+    assert (met["available"], met["fees"]) == (20_000 - 300, 300)
+    # The match drew 1,001 on the direct pledge, then its last 8,999 on the met threshold:
+    # each draw pays its own fee, floor(1,001 x 1.5%) + floor(8,999 x 1.5%) = 15 + 134.
+    assert (drawn["held"], drawn["available"], drawn["fees"]) == (0, 10_000 - 149, 149)
+    assert await available(client, steward) == (15 + 300 + 149, 0)
+
+
+async def test_a_host_fee_out_of_range_or_an_unknown_host_is_refused(
+    client: httpx.AsyncClient,
+) -> None:
+    steward = await make_org(client, "steward")
+    body = {"title": "T", "currency": "USD", "sdg_targets": ["6.1"]}
+    for extra in ({"host_fee_bps": 2_001}, {"host_fee_bps": -1}, {"host_org_id": "x"}):
+        response = await client.post("/v1/challenges", json=body | extra, headers=steward.headers)
+        assert response.status_code == 422, (extra, response.text)
+    unknown = await client.post(
+        "/v1/challenges",
+        json=body | {"host_org_id": "00000000-0000-4000-8000-000000000000"},
+        headers=steward.headers,
+    )
+    assert unknown.status_code == 422, unknown.text
+    assert unknown.json()["code"] == "unknown_host_org"

@@ -50,6 +50,8 @@ EXAMPLE_BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "region": "KE",
         "closes_at": "{future}",
         "dispute_window_seconds": 0,
+        "host_fee_bps": 0,
+        "host_org_id": "{org_id}",
     },
     ("POST", "/v1/challenges/{challenge_id}/milestones"): {
         "title": "M",

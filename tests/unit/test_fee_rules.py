@@ -1,5 +1,6 @@
-"""Property tests: verifier fees are escrowed for exactly the unpaid assigned verifiers, and
-every fee draw takes exactly its amount without overdrawing any pledge's position."""
+"""Property tests: host fees are the floor of their share; verifier fees are escrowed for
+exactly the unpaid assigned verifiers, and every fee draw takes exactly its amount without
+overdrawing any pledge's position."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.domain.delivery.fee_rules import draw, fee_escrow_needed
+from app.domain.pledges.host_fee import host_fee
 
 positions = st.lists(
     st.tuples(st.uuids(), st.integers(0, 10**12)), min_size=1, max_size=20, unique_by=lambda p: p[0]
@@ -55,3 +57,19 @@ def test_fee_escrow_covers_exactly_the_assigned_verifiers_not_yet_paid(
 def test_a_negative_fee_is_refused() -> None:
     with pytest.raises(ValueError, match="never negative"):
         fee_escrow_needed(-1, ["a"], [])
+
+
+@given(st.integers(0, 10**15), st.integers(0, 2_000))
+def test_the_host_fee_is_the_floor_of_its_share_and_never_more_than_the_amount(
+    amount: int, bps: int
+) -> None:
+    fee = host_fee(amount, bps)
+    assert 0 <= fee <= amount
+    assert fee * 10_000 <= amount * bps < (fee + 1) * 10_000
+
+
+@given(st.lists(st.integers(1, 10**9), min_size=1, max_size=10), st.integers(0, 2_000))
+def test_fees_taken_draw_by_draw_never_exceed_the_fee_on_the_whole(
+    draws: list[int], bps: int
+) -> None:
+    assert sum(host_fee(d, bps) for d in draws) <= host_fee(sum(draws), bps)
