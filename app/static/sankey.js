@@ -71,7 +71,7 @@
       }, nodes);
       el("title", {}, box).textContent =
         `${node.label}: ${format(node.value, flows.currency)} ${flows.currency}`;
-      const left = node.kind === "actor";  // the last column labels inward, the rest outward
+      const left = node.kind === "actor" || node.kind === "verifier";  // last column: inward
       const label = el("text", {
         x: left ? node.x0 - 6 : node.x1 + 6,
         y: (node.y0 + node.y1) / 2,
