@@ -434,3 +434,35 @@ async def test_cancelling_a_challenge_with_a_disputed_milestone_returns_every_ce
     assert await available(client, world.funder) == (1_000_000, 0)
     dispute = await _ok(await client.get(f"/v1/disputes/{dispute_id}", headers=ADMIN))
     assert dispute["status"] == "cancelled"
+
+
+async def test_a_milestone_waiting_or_disputed_refuses_what_its_table_forbids(
+    client: httpx.AsyncClient,
+) -> None:
+    world = await verified(client, 3_600)
+    fresh = [await make_org(client, "verifier") for _ in range(2)]
+    attempts = {
+        "claim": lambda: client.post(
+            f"/v1/milestones/{world.milestone_id}/claims",
+            json={"reported_value": 1, "evidence": [{"uri": "https://e.example/r"}]},
+            headers=world.lead.headers,
+        ),
+        "retender": lambda: client.post(
+            f"/v1/milestones/{world.milestone_id}/retender",
+            json={"due_at": future(90)},
+            headers=world.steward.headers,
+        ),
+        "assign verifiers": lambda: client.put(
+            f"/v1/milestones/{world.milestone_id}/verifiers",
+            json={"org_ids": [v.id for v in fresh]},
+            headers=world.steward.headers,
+        ),
+    }
+    for state in ("payout_pending", "disputed"):
+        if state == "disputed":
+            await _dispute(client, world, world.funder)
+        assert (await milestone_of(client, world.milestone_id))["status"] == state
+        for name, attempt in attempts.items():
+            response = await attempt()
+            assert response.status_code == 409, (state, name, response.text)
+            assert response.json()["code"] == "invalid_state", (state, name)

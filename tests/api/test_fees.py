@@ -397,6 +397,10 @@ async def test_the_host_fee_and_verifier_fees_of_the_issue(client: httpx.AsyncCl
     assert [(link["source"], link["amount"]) for link in to_host] == [
         (f"challenge:{challenge['id']}", 10_000)
     ]
+    page = await client.get(f"/challenges/{challenge['id']}")
+    assert page.status_code == 200
+    assert "Paid to verifiers" in page.text
+    assert "Host fees" in page.text
 
 
 async def test_thresholds_and_match_draws_pay_the_host_as_their_money_commits(
