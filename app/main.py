@@ -18,6 +18,7 @@ from app.api import (
     challenges,
     claims,
     dashboard,
+    disputes,
     events,
     health,
     ledger,
@@ -99,6 +100,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(bids.router)
     app.include_router(claims.router)
     app.include_router(assurance.router)
+    app.include_router(disputes.router)
     app.include_router(ledger.router)
     app.include_router(audit.router)
     app.include_router(events.router)

@@ -18,6 +18,7 @@ import app.domain.store.bids
 import app.domain.store.bonuses
 import app.domain.store.challenges
 import app.domain.store.claims
+import app.domain.store.disputes
 import app.domain.store.milestones
 import app.domain.store.pledges
 import app.domain.store.rounds

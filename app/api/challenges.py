@@ -44,6 +44,9 @@ async def create_challenge(request: Request, body: ChallengeCreate, caller: Call
         sdg_targets=body.sdg_targets,
         region=body.region,
         closes_at=body.closes_at,
+        dispute_window_seconds=body.dispute_window_seconds,
+        host_fee_bps=body.host_fee_bps,
+        host_org_id=body.host_org_id,
     )
 
     async def work(session: AsyncSession) -> ChallengeWithTotals:

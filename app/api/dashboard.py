@@ -39,10 +39,12 @@ TEMPLATES.env.globals["percent"] = percent
 TEMPLATES.env.globals["counted"] = counted
 LIST_LIMIT = 100
 FLOW_FUNDERS = 40  # funders shown one by one; dashboard.js asks /v1/public/flows for the same
-FLOW_STAGES = (
-    ("funder", "Pledged by funders"),
-    ("challenge", "Allocated to milestones"),
-    ("milestone", "Paid for outcomes"),
+FLOW_STAGES = (  # (source kind, target kind, heading)
+    ("funder", "challenge", "Pledged by funders"),
+    ("challenge", "milestone", "Allocated to milestones"),
+    ("milestone", "actor", "Paid for outcomes"),
+    ("milestone", "verifier", "Paid to verifiers"),
+    ("challenge", "host", "Host fees"),
 )
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -192,12 +194,12 @@ def _flow_stages(flows: graph.FlowGraph) -> list[dict[str, Any]]:
     """The flows as table sections, one per step of the money, largest amount first."""
     nodes = {node.id: node for node in flows.nodes}
     stages = []
-    for kind, heading in FLOW_STAGES:
+    for source, target, heading in FLOW_STAGES:
         rows = sorted(
             (
                 (nodes[link.source].label, nodes[link.target].label, link.amount)
                 for link in flows.links
-                if nodes[link.source].kind == kind
+                if (nodes[link.source].kind, nodes[link.target].kind) == (source, target)
             ),
             key=lambda row: (-row[2], row[0], row[1]),
         )

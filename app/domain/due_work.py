@@ -17,7 +17,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.domain.delivery import milestones
+from app.domain.delivery import milestones, window
 from app.domain.due_items import Transactor
 from app.domain.idempotency import service as idempotency
 from app.domain.pledges import due as pledges_due
@@ -58,6 +58,7 @@ def jobs_for(signer: TreeSigner | None) -> dict[str, Job]:
         "pledge_expiry": pledges_due.expire_pledges,
         "milestone_due_dates": milestones.fail_overdue_milestones,
         "round_closes": rounds_closing.close_due_rounds,
+        "dispute_windows": window.pay_due_milestones,
     }
     if signer is not None:
 

@@ -7,8 +7,10 @@ its rules say there can be none, and that what the market shows equals the ledge
   and reserves nothing (escrow coming back to it later passes on to the wallet);
 - `pledge_hold_mismatch`: a pledge reserves money exactly when it names an open hold, and a
   pledge still `held` has had nothing posted;
-- `ended_milestone_holds_escrow`: a paid, failed or cancelled milestone holds no escrow;
-- `escrow_differs_from_award`: an awarded or claimed milestone's escrow is its award;
+- `ended_milestone_holds_escrow`: a paid, failed, not achieved or cancelled milestone holds
+  no escrow, its verifier fees' escrow included;
+- `escrow_differs_from_award`: an awarded or claimed milestone's escrow is its award, and
+  so is a verified one waiting out its dispute window (`payout_pending`, `disputed`);
 - `challenge_totals_differ`: a challenge's available, allocated and held money, as shown
   (from the flow rollup and the pledges' holds), equals its pledge and escrow accounts in
   the ledger;
@@ -38,7 +40,7 @@ from app.ledger import Balance, Ledger
 
 ENDED_CHALLENGES = ("completed", "cancelled")
 ENDED_MILESTONES = ("paid", "failed", "cancelled", "not_achieved")
-ESCROWED_MILESTONES = ("awarded", "claimed")
+ESCROWED_MILESTONES = ("awarded", "claimed", "payout_pending", "disputed")
 
 Violation = dict[str, Any]
 
@@ -81,6 +83,9 @@ async def _milestone_checks(
     escrow: dict[uuid.UUID, int] = defaultdict(int)
     for ref, _, balance in await ledger.nonzero_of_code("escrow"):
         escrow[_ids(ref)[0]] += balance.credit_balance
+    fee_escrow: dict[uuid.UUID, int] = defaultdict(int)
+    for ref, _, balance in await ledger.nonzero_of_code("fee_escrow"):
+        fee_escrow[_ids(ref)[0]] += balance.credit_balance
     milestones = await MilestoneRepository(session).in_states(
         ENDED_MILESTONES + ESCROWED_MILESTONES
     )
@@ -90,11 +95,12 @@ async def _milestone_checks(
     violations: list[Violation] = []
     for milestone in sorted(milestones, key=lambda m: m.id):
         held = escrow.get(milestone.id, 0)
-        if milestone.status in ENDED_MILESTONES and held:
+        fees_held = fee_escrow.get(milestone.id, 0)
+        if milestone.status in ENDED_MILESTONES and (held or fees_held):
             violations.append(
                 {
                     "check": "ended_milestone_holds_escrow",
-                    "row": [str(milestone.id), milestone.status, held],
+                    "row": [str(milestone.id), milestone.status, held, fees_held],
                 }
             )
         award = awards.get(milestone.awarded_bid_id) if milestone.awarded_bid_id else None
@@ -102,6 +108,8 @@ async def _milestone_checks(
             violations.append(
                 {"check": "escrow_differs_from_award", "row": [str(milestone.id), held, award]}
             )
+    for milestone_id, fees_held in fee_escrow.items():
+        escrow[milestone_id] += fees_held  # allocated to the milestone, as its award is
     return violations, escrow
 
 

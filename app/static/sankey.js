@@ -111,7 +111,7 @@
       }, nodes);
       el("title", {}, box).textContent =
         `${node.label}: ${format(node.value, flows.currency)} ${flows.currency}`;
-      const left = node.kind === "actor";  // the last column labels inward, the rest outward
+      const left = node.kind === "actor" || node.kind === "verifier";  // last column: inward
       const label = el("text", {
         x: left ? node.x0 - LABEL_OFFSET : node.x1 + LABEL_OFFSET,
         y: (node.y0 + node.y1) / 2,

@@ -332,6 +332,42 @@ CASES = [
         needs="claim",
     ),
     Case(
+        "open dispute",
+        "POST",
+        "/v1/claims/{claim_id}/disputes",
+        authenticated(other_org=404, owner_without_role=404, owner=201, admin=403),
+        body={"reason": "The survey counted dry wells."},
+        role="funder",
+        aliases={"claim_id": "verified_claim_id"},
+        needs="verified",
+    ),
+    Case(
+        "appoint dispute panel",
+        "PUT",
+        "/v1/disputes/{dispute_id}/panel",
+        authenticated(other_org=404, owner_without_role=404, owner=200, admin=403),
+        body={"org_ids": ["{panel_1}", "{panel_2}", "{panel_3}"]},
+        role="steward",
+        needs="dispute",
+    ),
+    Case(
+        "attest dispute",
+        "POST",
+        "/v1/disputes/{dispute_id}/attestations",
+        authenticated(other_org=404, owner_without_role=403, owner=201, admin=403),
+        body={"verdict": "approve", "value": 1},
+        role="verifier",
+        needs="dispute",
+    ),
+    Case(
+        "read dispute",
+        "GET",
+        "/v1/disputes/{dispute_id}",
+        authenticated(other_org=404, owner_without_role=404, owner=200, admin=200),
+        role="funder",
+        needs="dispute",
+    ),
+    Case(
         "verify ledger",
         "GET",
         "/v1/ledger/verify",
@@ -464,6 +500,8 @@ async def build_world(client: httpx.AsyncClient, case: Case) -> World:
         )
         assert made.status_code == 201, made.text
         ids["round_id"] = made.json()["id"]
+    if case.needs in ("verified", "dispute"):
+        ids.update(await _dispute_world(client, case, owner))
     if case.needs == "webhook":
         hook = await client.post(
             "/v1/webhooks",
@@ -544,6 +582,7 @@ async def _delivery(
         headers=lead.headers,
     )
     found = {"swarm_id": swarm.json()["id"], "bid_id": bid.json()["id"], "verifier_id": verifier.id}
+    found["verifier_secret"] = verifier.secret
     # "certified": the owner's own money pays the milestone, so it holds a certificate.
     funder = owner if case.needs == "certified" else await make_org(client, "funder")
     await client.post(
@@ -589,6 +628,76 @@ async def _delivery(
         )
         assert verdict.status_code == 201, verdict.text
     return found
+
+
+async def _dispute_world(client: httpx.AsyncClient, case: Case, owner: OrgHandle) -> dict[str, str]:
+    """A claim verified at 1 of 1 on a challenge with a dispute window, its milestone
+    funded by the owner when it is a funder and stewarded by it when it is a steward; with
+    `dispute`, the funder disputed it and the steward appointed a panel (the owner sits on
+    it when it is a verifier)."""
+    steward = owner if case.role == "steward" else await make_org(client, "steward")
+    backer = owner if case.role == "funder" else await make_org(client, "funder")
+    await client.post(
+        f"/v1/orgs/{backer.id}/deposits",
+        json={"amount": 100, "currency": "USD", "external_ref": f"dw-{backer.id}"},
+        headers=ADMIN,
+    )
+    made = await client.post(
+        "/v1/challenges",
+        json={"title": "D", "currency": "USD", "sdg_targets": ["6.1"]}
+        | {"dispute_window_seconds": 3_600},
+        headers=steward.headers,
+    )
+    challenge_id = made.json()["id"]
+    await client.post(f"/v1/challenges/{challenge_id}/open", headers=steward.headers)
+    funded = await client.post(
+        f"/v1/challenges/{challenge_id}/pledges",
+        json={"amount": 100, "kind": "direct"},
+        headers=backer.headers,
+    )
+    assert funded.status_code == 201, funded.text
+    milestone = await client.post(
+        f"/v1/challenges/{challenge_id}/milestones",
+        json={
+            "title": "W",
+            "metric": "m",
+            "unit": "u",
+            "target": 1,
+            "payout_rule": "binary",
+            "budget_cap": 10,
+            "quorum": 1,
+            "due_at": "2035-01-01T00:00:00Z",
+        },
+        headers=steward.headers,
+    )
+    market = {"challenge_id": challenge_id, "milestone_id": milestone.json()["id"]}
+    market["steward_secret"] = steward.secret
+    found = await _delivery(client, Case("", "", "", {}, needs="claim"), owner, market)
+    verdict = await client.post(
+        f"/v1/claims/{found['claim_id']}/attestations",
+        json={"verdict": "approve", "value": 1},
+        headers=bearer(found["verifier_secret"]),
+    )
+    assert verdict.status_code == 201, verdict.text
+    panel = [await make_org(client, "verifier") for _ in range(3)]
+    ids = {"verified_claim_id": found["claim_id"]}
+    ids.update({f"panel_{n}": p.id for n, p in enumerate(panel, start=1)})
+    if case.needs == "dispute":
+        opened = await client.post(
+            f"/v1/claims/{found['claim_id']}/disputes",
+            json={"reason": "r"},
+            headers=backer.headers,
+        )
+        assert opened.status_code == 201, opened.text
+        ids["dispute_id"] = opened.json()["id"]
+        members = [owner if case.role == "verifier" else panel[0], *panel[1:]]
+        appointed = await client.put(
+            f"/v1/disputes/{ids['dispute_id']}/panel",
+            json={"org_ids": [m.id for m in members]},
+            headers=steward.headers,
+        )
+        assert appointed.status_code == 200, appointed.text
+    return ids
 
 
 def headers_for(principal: str, world: World) -> dict[str, str]:

@@ -49,6 +49,9 @@ EXAMPLE_BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "sdg_targets": ["6.1"],
         "region": "KE",
         "closes_at": "{future}",
+        "dispute_window_seconds": 0,
+        "host_fee_bps": 0,
+        "host_org_id": "{org_id}",
     },
     ("POST", "/v1/challenges/{challenge_id}/milestones"): {
         "title": "M",
@@ -62,6 +65,7 @@ EXAMPLE_BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "due_at": "{future}",
         "verification_window_seconds": 3600,
         "sdg_targets": ["6.1"],
+        "verifier_fee": 0,
     },
     ("POST", "/v1/challenges/{challenge_id}/pledges"): {
         "amount": 10,
@@ -116,6 +120,15 @@ EXAMPLE_BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "ends_at": "{later}",
         "floor_bps": 2_000,
     },
+    ("POST", "/v1/claims/{claim_id}/disputes"): {"reason": "The survey counted dry wells."},
+    ("PUT", "/v1/disputes/{dispute_id}/panel"): {
+        "org_ids": ["{panel_1}", "{panel_2}", "{panel_3}"]
+    },
+    ("POST", "/v1/disputes/{dispute_id}/attestations"): {
+        "verdict": "approve",
+        "value": 1,
+        "note": "n",
+    },
     ("POST", "/v1/webhooks"): {"url": "http://127.0.0.1:9/hook", "event_types": ["pledge.created"]},
     ("POST", "/v1/milestones/{milestone_id}/retender"): {
         "due_at": "{future}",
@@ -129,6 +142,8 @@ PATH_OVERRIDES: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/v1/milestones/{milestone_id}/bids"): {"milestone_id": "open_milestone_id"},
     ("PUT", "/v1/milestones/{milestone_id}/verifiers"): {"milestone_id": "open_milestone_id"},
     ("POST", "/v1/milestones/{milestone_id}/retender"): {"milestone_id": "ended_milestone_id"},
+    ("POST", "/v1/claims/{claim_id}/disputes"): {"claim_id": "verified_claim_id"},
+    ("POST", "/v1/disputes/{dispute_id}/attestations"): {"dispute_id": "panel_dispute_id"},
 }
 REQUIRED_QUERY = {"first": "1", "second": "1"}
 
@@ -189,7 +204,7 @@ async def _awarded(
     return milestone_id, swarm["id"]
 
 
-async def _hosted_challenge(client: httpx.AsyncClient) -> tuple[OrgHandle, str]:
+async def _hosted_challenge(client: httpx.AsyncClient, **fields: Any) -> tuple[OrgHandle, str]:
     """Another steward's open challenge, funded by another funder: where the org's swarm
     can be awarded and the org can verify without a conflict of interest."""
     host, backer = await make_org(client, "steward"), await make_org(client, "funder")
@@ -203,7 +218,7 @@ async def _hosted_challenge(client: httpx.AsyncClient) -> tuple[OrgHandle, str]:
     challenge = _ok(
         await client.post(
             "/v1/challenges",
-            json={"title": "Hosted", "currency": "USD", "sdg_targets": ["6.1"]},
+            json={"title": "Hosted", "currency": "USD", "sdg_targets": ["6.1"], **fields},
             headers=host.headers,
         )
     )
@@ -243,6 +258,89 @@ async def _not_achieved(
         )
     )
     return ended
+
+
+async def _verified(
+    client: httpx.AsyncClient,
+    steward: OrgHandle,
+    lead: OrgHandle,
+    verifier: OrgHandle,
+    ids: dict[str, str],
+    challenge_id: str,
+) -> str:
+    """A claim verified on a challenge with a dispute window: its milestone pays later."""
+    milestone_id, _ = await _awarded(client, steward, lead, verifier, ids, challenge_id)
+    claim = _ok(
+        await client.post(
+            f"/v1/milestones/{milestone_id}/claims",
+            json={"reported_value": 5, "evidence": [{"uri": "https://e.example/r"}]},
+            headers=lead.headers,
+        )
+    )
+    _ok(
+        await client.post(
+            f"/v1/claims/{claim['id']}/attestations",
+            json={"verdict": "approve", "value": 5},
+            headers=verifier.headers,
+        )
+    )
+    return str(claim["id"])
+
+
+async def _disputes(
+    client: httpx.AsyncClient, org: OrgHandle, lead: OrgHandle, ids: dict[str, str]
+) -> None:
+    """On challenges with a dispute window: a claim the org verified (it may dispute it), a
+    dispute on the org's own challenge (it appoints the panel) and a dispute on another
+    steward's whose panel the org sits on (it attests)."""
+    verifier = await make_org(client, "verifier")
+    panel = [await make_org(client, "verifier") for _ in range(5)]
+    ids.update({f"panel_{n}": p.id for n, p in enumerate(panel, start=1)})
+    host, hosted = await _hosted_challenge(client, dispute_window_seconds=3_600)
+    ids["verified_claim_id"] = await _verified(client, host, lead, org, ids, hosted)
+    contested = await _verified(client, host, lead, verifier, ids, hosted)
+    dispute = _ok(
+        await client.post(
+            f"/v1/claims/{contested}/disputes", json={"reason": "r"}, headers=host.headers
+        )
+    )
+    _ok(
+        await client.put(
+            f"/v1/disputes/{dispute['id']}/panel",
+            json={"org_ids": [org.id, panel[3].id, panel[4].id]},
+            headers=host.headers,
+        )
+    )
+    ids["panel_dispute_id"] = dispute["id"]
+    own = _ok(
+        await client.post(
+            "/v1/challenges",
+            json={"title": "Own", "currency": "USD", "sdg_targets": ["6.1"]}
+            | {"dispute_window_seconds": 3_600},
+            headers=org.headers,
+        )
+    )
+    _ok(await client.post(f"/v1/challenges/{own['id']}/open", headers=org.headers))
+    backer = await make_org(client, "funder")
+    _ok(
+        await client.post(
+            f"/v1/orgs/{backer.id}/deposits",
+            json={"amount": 1_000, "currency": "USD", "external_ref": f"seed-{backer.id}"},
+            headers=ADMIN,
+        )
+    )
+    _ok(
+        await client.post(
+            f"/v1/challenges/{own['id']}/pledges",
+            json={"amount": 1_000, "kind": "direct"},
+            headers=backer.headers,
+        )
+    )
+    claim_id = await _verified(client, org, lead, verifier, ids, own["id"])
+    disputed = await client.post(
+        f"/v1/claims/{claim_id}/disputes", json={"reason": "r"}, headers=org.headers
+    )
+    ids["dispute_id"] = _ok(disputed)["id"]
 
 
 async def build_world(client: httpx.AsyncClient) -> World:
@@ -295,6 +393,7 @@ async def build_world(client: httpx.AsyncClient) -> World:
     ids["claim_id"] = claim["id"]
     ids["open_milestone_id"] = await _milestone(client, challenge["id"], org)
     ids["ended_milestone_id"] = await _not_achieved(client, org, lead, verifier, ids, challenge)
+    await _disputes(client, org, lead, ids)
     hook = await client.post(
         "/v1/webhooks",
         json={"url": "http://127.0.0.1:9/hook", "event_types": ["*"]},

@@ -160,6 +160,7 @@ async def test_stats_and_flows_equal_the_ledgers_own_sums(
         "returned": returned,
         "allocated": in_escrow,
         "available": in_pledges,
+        "fees": 0,  # no verifier fee here: tests/api/test_fees.py pays some
         "challenges": 2,
         "funders": 6,
         "actors": 2,

@@ -223,3 +223,40 @@ async def test_a_bonus_left_in_an_ended_challenge_or_differing_from_its_account_
     )
     assert "ended_challenge_holds_bonus" in await _checks(client)
     assert "ended_challenge_holds_bonus" in _cli_checks(database_url)
+
+
+async def test_an_ended_milestone_that_holds_verifier_fees_is_reported(
+    client: httpx.AsyncClient, database: Database, database_url: str
+) -> None:
+    """Fee escrow counts: an unawarded milestone holding only its verifiers' fees."""
+    challenge, steward = await open_challenge(client)
+    backer = await funder(client, 5_000)
+    await pledge(client, backer, challenge["id"], amount=5_000)
+    milestone = await client.post(
+        f"/v1/challenges/{challenge['id']}/milestones",
+        json={
+            "title": "Wells",
+            "metric": "wells",
+            "unit": "wells",
+            "target": 10,
+            "payout_rule": "pro_rata",
+            "budget_cap": 1_000,
+            "quorum": 1,
+            "due_at": future(30),
+            "verifier_fee": 1_000,
+        },
+        headers=steward.headers,
+    )
+    verifier = await make_org(client, "verifier")
+    assigned = await client.put(
+        f"/v1/milestones/{milestone.json()['id']}/verifiers",
+        json={"org_ids": [verifier.id]},
+        headers=steward.headers,
+    )
+    assert assigned.status_code == 200, assigned.text
+    await _tamper(
+        database,
+        "UPDATE milestones SET status = 'cancelled' WHERE id = :id",
+        id=_row_id(database_url, milestone.json()["id"]),
+    )
+    assert "ended_milestone_holds_escrow" in await _checks(client)

@@ -25,6 +25,9 @@ def challenge_out(item: ChallengeWithTotals) -> ChallengeOut:
         status=challenge.status,
         steward_org_id=challenge.steward_org_id,
         closes_at=challenge.closes_at,
+        dispute_window_seconds=challenge.dispute_window_seconds,
+        host_fee_bps=challenge.host_fee_bps,
+        host_org_id=challenge.host_org_id,
         created_at=challenge.created_at,
         totals=TotalsOut.model_validate(totals, from_attributes=True),
     )

@@ -12,7 +12,7 @@ from app.api.schemas.pledges import EarmarkOut, PledgeOut
 from app.domain.identity.caller import Caller
 from app.domain.pledges.rules import BPS
 from app.domain.pledges.service import shows_funder
-from app.domain.reports.pledge_money import PledgeMoney, money_of, new_pledge_money
+from app.domain.reports.pledge_money import PledgeMoney, money_of, new_money
 from app.domain.store.pledges import Pledge
 
 PledgeView = tuple[Pledge, PledgeMoney, bool]
@@ -32,7 +32,7 @@ async def new_views(
 ) -> list[PledgeView]:
     """Pledges just made, presented from what their write knows where it is enough (no
     query for the common case), else from the ledger."""
-    known = {p.id: new_pledge_money(p) for p in pledges}
+    known = new_money(session, pledges)
     unknown = [p for p in pledges if known[p.id] is None]
     read = await money_of(session, unknown) if unknown else {}
     return [(p, known[p.id] or read[p.id], shows_funder(caller, p)) for p in pledges]
@@ -58,6 +58,7 @@ def pledge_out(item: PledgeView) -> PledgeOut:
         allocated=money.allocated,
         paid=money.paid,
         returned=money.returned,
+        fees=money.fees,
         threshold_amount=pledge.threshold_amount,
         deadline=pledge.deadline,
         match_ratio=ratio,

@@ -62,6 +62,15 @@ class MilestoneCreate(RequestModel):
         description="Targets of the challenge this milestone serves; pledges earmarked to SDG "
         "targets fund only milestones tagged with one of theirs.",
     )
+    verifier_fee: Annotated[
+        StrictInt,
+        Field(
+            ge=0,
+            lt=MAX_AMOUNT_EXCLUSIVE,
+            description="Paid to each assigned verifier that attests; escrowed from the "
+            "milestone's pledges when verifiers are assigned (default 0).",
+        ),
+    ] = 0
 
 
 class RetenderIn(RequestModel):
@@ -106,6 +115,11 @@ class MilestoneOut(ResponseModel):
     verifier_org_ids: list[uuid.UUID]
     awarded_bid_id: uuid.UUID | None
     retender_of: uuid.UUID | None
+    verifier_fee: int
+    pays_at: datetime | None = Field(
+        default=None,
+        description="When a verified milestone in its dispute window is paid unless disputed",
+    )
     payout: PayoutOut | None = None
     outcome: OutcomeOut | None = Field(
         default=None, description="The verified outcome, once verified (paid or not achieved)"

@@ -115,6 +115,11 @@ class PledgeOut(ResponseModel):
     allocated: int
     paid: int
     returned: int
+    fees: int = Field(
+        default=0,
+        description="Taken from this pledge in fees: the challenge's host fee as its money "
+        "committed, and verifier fees it paid",
+    )
     threshold_amount: int | None
     deadline: datetime | None
     match_ratio: Ratio | None

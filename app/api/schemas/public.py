@@ -15,7 +15,7 @@ class FlowNode(ResponseModel):
         description="`funder:<org>`, `challenge:<id>`, `milestone:<id>`, `actor:<org>`; "
         "`anonymous` for every anonymous pledge; `other_funders` for funders beyond max_funders"
     )
-    kind: Literal["funder", "challenge", "milestone", "actor"]
+    kind: Literal["funder", "challenge", "milestone", "actor", "verifier", "host"]
     label: str
     ref: str | None = Field(description="The organisation's, challenge's or milestone's id")
 
@@ -39,6 +39,7 @@ class CurrencyStatsOut(ResponseModel):
     returned: int = Field(description="Given back to funders' wallets")
     allocated: int = Field(description="In escrow for awarded milestones now")
     available: int = Field(description="In pledges, not yet allocated")
+    fees: int = Field(description="Paid in fees: to verifiers that attested")
     challenges: int = Field(description="Challenges past draft")
     funders: int = Field(description="Organisations whose pledges moved money")
     actors: int = Field(description="Organisations paid for outcomes")

@@ -21,6 +21,7 @@ from app.domain.events.publish import emit
 from app.domain.flows import totals as flow_totals
 from app.domain.flows.totals import Totals
 from app.domain.identity.caller import Caller
+from app.domain.identity.service import roles_of
 from app.domain.money.currency import validate_currency
 from app.domain.store.challenges import Challenge, ChallengeRepository
 from app.domain.wording import listed, quoted
@@ -37,6 +38,9 @@ class ChallengeSpec:
     sdg_targets: Sequence[str]
     region: str | None
     closes_at: datetime | None
+    dispute_window_seconds: int = 0
+    host_fee_bps: int = 0
+    host_org_id: uuid.UUID | None = None
 
 
 def _validate(spec: ChallengeSpec) -> None:
@@ -73,6 +77,10 @@ async def create_challenge(
 ) -> Challenge:
     caller = policies.require_role(caller, "steward")
     _validate(spec)
+    host = spec.host_org_id or caller.org_id
+    assert host is not None
+    if not await roles_of(session, [host]):
+        raise Unprocessable(f"host_org_id {host} is not an organisation.", code="unknown_host_org")
     targets = sorted(set(spec.sdg_targets), key=lambda t: (rules.sdg_goal(t), t))
     challenge = Challenge(
         id=uuid.uuid4(),
@@ -85,6 +93,9 @@ async def create_challenge(
         status="draft",
         steward_org_id=caller.org_id,
         closes_at=spec.closes_at,
+        dispute_window_seconds=spec.dispute_window_seconds,
+        host_fee_bps=spec.host_fee_bps,
+        host_org_id=host,
         created_at=utcnow(),
     )
     ChallengeRepository(session).add(challenge, [(t, rules.sdg_goal(t)) for t in targets])

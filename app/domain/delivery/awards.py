@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.domain import policies
 from app.domain.delivery import per_unit
 from app.domain.delivery.announce import bid_event
+from app.domain.delivery.eligibility import eligible
 from app.domain.delivery.milestones import advance, lock, reject_bids
 from app.domain.delivery.movements import chunked, post_parts
 from app.domain.errors import (
@@ -33,7 +34,7 @@ from app.domain.pledges.rules import allocate_pro_rata
 from app.domain.store.bids import Bid, BidRepository
 from app.domain.store.challenges import Challenge, ChallengeRepository
 from app.domain.store.milestones import Milestone, MilestoneRepository
-from app.domain.store.pledges import Pledge, PledgeRepository
+from app.domain.store.pledges import PledgeRepository
 from app.domain.store.swarms import SwarmRepository
 from app.domain.wording import listed
 from app.ledger import Ledger, Posting
@@ -135,18 +136,6 @@ async def withdraw_bid(session: AsyncSession, caller: Caller | None, bid_id: uui
     return bid
 
 
-def _eligible(pledge: Pledge, milestone: Milestone, lineage: list[uuid.UUID]) -> bool:
-    """A pledge funds a milestone unless its earmarks say otherwise: earmarked milestones
-    (or a re-tender of one: `lineage`), and SDG targets the milestone is tagged with."""
-    if pledge.status not in ("active", "exhausted"):
-        return False
-    milestones = pledge.earmark_milestone_ids
-    if milestones and not {str(m) for m in lineage} & set(milestones):
-        return False
-    targets = pledge.earmark_sdg_targets
-    return not targets or bool(set(targets) & set(milestone.sdg_targets))
-
-
 async def _check_conflicts(
     session: AsyncSession, challenge: Challenge, milestone: Milestone, bid: Bid
 ) -> None:
@@ -191,7 +180,7 @@ async def _escrow(
     pledges = [
         p
         for p in await PledgeRepository(session).lock_fundable(challenge.id)
-        if _eligible(p, milestone, lineage)
+        if eligible(p, milestone, lineage)
     ]
     ledger = Ledger(session)
     balances = await ledger.balances(chart.pledge_account_id(p.id, p.currency) for p in pledges)

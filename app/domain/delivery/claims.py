@@ -3,11 +3,13 @@
 The awarded swarm's lead claims with evidence before the due date; each assigned verifier
 attests once, until the claim's `verify_by` (the later of the due date and the claim's
 submission, plus the milestone's verification window). At `quorum` approvals the claim is
-verified and paid in the same transaction (payouts); at n - quorum + 1 rejections it is
-rejected and the swarm may claim again until the due date. A claim still short of its
-quorum at `verify_by` waits: the steward may replace verifiers (verifiers.py). An assigned
-verifier who attests after the claim was decided is recorded, `counted: false`: dissent is
-never lost. Claims and attestations change under their challenge's and milestone's locks.
+verified and paid in the same transaction (payouts), or, on a challenge with a dispute
+window, verified now and paid when the window closes undisputed (window, disputes); at
+n - quorum + 1 rejections it is rejected and the swarm may claim again until the due date.
+A claim still short of its quorum at `verify_by` waits: the steward may replace verifiers
+(verifiers.py). An assigned verifier who attests after the claim was decided is recorded,
+`counted: false`: dissent is never lost. Claims and attestations change under their
+challenge's and milestone's locks.
 """
 
 from __future__ import annotations
@@ -21,8 +23,10 @@ from app.domain import policies
 from app.domain.delivery import rules
 from app.domain.delivery.announce import claim_event
 from app.domain.delivery.conflicts import conflicted
+from app.domain.delivery.fees import pay_fee
 from app.domain.delivery.milestones import advance, allows, lock
 from app.domain.delivery.payouts import pay
+from app.domain.delivery.window import await_window
 from app.domain.errors import Conflict, Forbidden, InvalidState, NotFound, Unprocessable
 from app.domain.identity.caller import Caller
 from app.domain.store.bids import Bid, BidRepository
@@ -153,6 +157,7 @@ async def attest(
     )
     repository.add(attestation)
     await session.flush()
+    await pay_fee(session, challenge, milestone, attestation.verifier_org_id)
     if decided:
         await _recorded_late(session, milestone, claim, attestation)
     else:
@@ -191,7 +196,9 @@ async def decide(
     ]
     approvals = [v.value for v in counting if v.verdict == "approve" and v.value is not None]
     rejections = sum(1 for v in counting if v.verdict == "reject")
-    if len(approvals) >= milestone.quorum:
+    if len(approvals) >= milestone.quorum and challenge.dispute_window_seconds > 0:
+        await await_window(session, challenge, milestone, claim, approvals)
+    elif len(approvals) >= milestone.quorum:
         await pay(session, challenge, milestone, claim, approvals)
     elif rejections >= rules.rejection_limit(len(milestone.verifier_org_ids), milestone.quorum):
         claim.status = "rejected"

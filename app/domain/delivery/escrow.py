@@ -37,3 +37,13 @@ async def balances_of(
         for pid, account in accounts.items()
         if account in balances and balances[account].credit_balance > 0
     )
+
+
+async def pledges_escrowed(
+    session: AsyncSession, milestone: Milestone, currency: str
+) -> list[uuid.UUID]:
+    """The pledges that ever put money in the milestone's escrow (their escrow account
+    exists, whether or not it still holds money), by pledge id."""
+    accounts = await accounts_of(session, milestone, currency)
+    balances = await Ledger(session).balances(accounts.values())
+    return sorted(pid for pid, account in accounts.items() if account in balances)

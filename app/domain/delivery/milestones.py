@@ -3,8 +3,11 @@
     draft -> open -> awarded -> claimed -> verified -> paid
                                 claimed -> awarded (the claim was rejected)
                                            verified -> not_achieved (the outcome pays nothing)
-    awarded -> failed (no claim submitted by the due date); awarded, claimed -> failed (the
-    challenge cancelled); draft, open -> cancelled (the challenge cancelled or completed).
+                                           verified -> payout_pending -> paid (dispute window)
+                                payout_pending -> disputed -> paid / not_achieved (the panel)
+    awarded -> failed (no claim submitted by the due date); awarded, claimed, payout_pending,
+    disputed -> failed (the challenge cancelled); draft, open -> cancelled (the challenge
+    cancelled or completed).
     failed, not_achieved, paid below target -> re-tendered as a new open milestone.
 
 `MILESTONE_TRANSITIONS` is the one table of allowed moves and `advance` the only way a
@@ -29,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.domain import policies
 from app.domain.delivery.announce import bid_event, claim_event, milestone_failed
 from app.domain.delivery.escrow import balances_of
+from app.domain.delivery.fees import release_fees
 from app.domain.delivery.movements import chunked, post_parts
 from app.domain.due_items import DUE_BATCH, Transactor, process_each
 from app.domain.errors import InvalidState, Unprocessable
@@ -39,6 +43,7 @@ from app.domain.pledges import settlement
 from app.domain.store.bids import Bid, BidRepository
 from app.domain.store.challenges import Challenge, ChallengeRepository
 from app.domain.store.claims import ClaimRepository
+from app.domain.store.disputes import DisputeRepository
 from app.domain.store.milestones import (
     DEFAULT_VERIFICATION_WINDOW_SECONDS,
     Milestone,
@@ -53,10 +58,22 @@ MILESTONE_TRANSITIONS: dict[str, dict[str, str]] = {
     "award": {"open": "awarded"},
     "claim": {"awarded": "claimed"},
     "verify": {"claimed": "verified"},
-    "pay": {"verified": "paid"},
-    "not_achieve": {"verified": "not_achieved"},
+    # With a dispute window the verified milestone waits to pay, and may be disputed.
+    "await_disputes": {"verified": "payout_pending"},
+    "dispute": {"payout_pending": "disputed"},
+    "pay": {"verified": "paid", "payout_pending": "paid", "disputed": "paid"},
+    "not_achieve": {
+        "verified": "not_achieved",
+        "payout_pending": "not_achieved",
+        "disputed": "not_achieved",
+    },
     "reject_claim": {"claimed": "awarded"},
-    "fail": {"awarded": "failed", "claimed": "failed"},
+    "fail": {
+        "awarded": "failed",
+        "claimed": "failed",
+        "payout_pending": "failed",
+        "disputed": "failed",
+    },
     "cancel": {"draft": "cancelled", "open": "cancelled"},
     # Re-tendering leaves the milestone as it is and opens a new one in its place.
     "retender": {"failed": "failed", "not_achieved": "not_achieved", "paid": "paid"},
@@ -64,7 +81,7 @@ MILESTONE_TRANSITIONS: dict[str, dict[str, str]] = {
 # Milestones whose money is still moving: a challenge cannot complete while one is.
 IN_DELIVERY = ("awarded", "claimed", "verified", "payout_pending", "disputed")
 # Milestones with escrow that fail when their challenge is cancelled.
-ESCROWED = ("awarded", "claimed")
+ESCROWED = ("awarded", "claimed", "payout_pending", "disputed")
 
 
 def advance(milestone: Milestone, action: str) -> None:
@@ -96,6 +113,7 @@ class MilestoneSpec:
     due_at: datetime
     verification_window_seconds: int = DEFAULT_VERIFICATION_WINDOW_SECONDS
     sdg_targets: tuple[str, ...] = ()
+    verifier_fee: int = 0
 
 
 async def create_milestone(
@@ -131,6 +149,7 @@ async def create_milestone(
         verifier_org_ids=[],
         verification_window_seconds=spec.verification_window_seconds,
         sdg_targets=sorted(set(spec.sdg_targets)),
+        verifier_fee=spec.verifier_fee,
         created_at=utcnow(),
     )
     MilestoneRepository(session).add(milestone)
@@ -209,11 +228,15 @@ async def fail_milestone(
     )
     escrows = await balances_of(session, milestone, challenge.currency)
     await return_escrows(session, milestone, challenge.currency, dict(escrows), "failed")
+    await release_fees(session, milestone, challenge.currency, "failed")
     swarm_id = await BidRepository(session).swarm_of(milestone.awarded_bid_id)
     for claim in await ClaimRepository(session).submitted_of(milestone.id):
         claim.status = "rejected"
         assert swarm_id is not None
         await claim_event(session, "claim.rejected", claim, milestone, swarm_id)
+    for dispute in await DisputeRepository(session).open_of(milestone.id):
+        dispute.status = "cancelled"
+        dispute.resolved_at = utcnow()
 
 
 async def fail_overdue_milestones(database: Transactor, now: datetime) -> int:
@@ -268,4 +291,5 @@ async def end_milestones(session: AsyncSession, challenge: Challenge, reason: st
             await fail_milestone(session, milestone, challenge, reason)
         elif milestone.status in ("draft", "open"):
             advance(milestone, "cancel")
+            await release_fees(session, milestone, challenge.currency, "cancelled")
     await session.flush()

@@ -1,6 +1,7 @@
 """Paying a verified milestone: the payout, its exact splits, and what goes back.
 
-At quorum, in the same transaction: the outcome value is the median of the approvers'
+At quorum (or, with a dispute window, when it closes or a dispute panel decides), in the same
+transaction: the outcome value is the median of the approvers'
 values; the fraction is min(1, value/target) (pro_rata) or 0/1 (binary); the payout, award x
 fraction, is drawn from the milestone's escrows pro rata and split among the swarm's members
 by share; the rest of each escrow returns to the pledge it came from (milestones).
@@ -18,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.domain.delivery import per_unit, rules
 from app.domain.delivery.announce import claim_event
 from app.domain.delivery.escrow import balances_of
+from app.domain.delivery.fees import release_fees
 from app.domain.delivery.milestones import advance, return_escrows, step_id
 from app.domain.delivery.movements import chunked, post_parts
 from app.domain.errors import invariant
@@ -45,7 +47,9 @@ async def pay(
     claim: Claim,
     approvals: list[int],
 ) -> None:
-    """Pay the verified claim (challenge and milestone locked by the caller)."""
+    """Pay the verified claim (challenge and milestone locked by the caller): at quorum from
+    `claimed`, or later from `payout_pending` (window.py) or `disputed` (disputes.py), with
+    `approvals` the values the outcome is the median of. Every payout goes through here."""
     bid = await BidRepository(session).get(claim.bid_id)
     members = await SwarmRepository(session).members_of(bid.swarm_id)
     value = rules.median(approvals)
@@ -72,6 +76,7 @@ async def pay(
         )
         await record_flow.paid(session, challenge.id, challenge.currency, milestone.id, plan.splits)
     await return_escrows(session, milestone, challenge.currency, plan.returns, "payout_rest")
+    await release_fees(session, milestone, challenge.currency, "payout")
     splits = [{"org_id": str(m.org_id), "amount": plan.splits[m.org_id]} for m in members]
     ClaimRepository(session).add(
         Payout(
@@ -84,11 +89,12 @@ async def pay(
             entry_id=entry_id,
         )
     )
-    claim.status = "verified"
-    advance(milestone, "verify")
-    await claim_event(
-        session, "claim.verified", claim, milestone, bid.swarm_id, outcome_value=_decimal(value)
-    )
+    if milestone.status == "claimed":  # else verified before its dispute window (window.py)
+        claim.status = "verified"
+        advance(milestone, "verify")
+        await claim_event(
+            session, "claim.verified", claim, milestone, bid.swarm_id, outcome_value=_decimal(value)
+        )
     if payout == 0:
         advance(milestone, "not_achieve")
         await claim_event(

@@ -97,6 +97,7 @@ async def retender(
         status="open",
         verifier_org_ids=[],
         verification_window_seconds=milestone.verification_window_seconds,
+        verifier_fee=milestone.verifier_fee,
         sdg_targets=list(milestone.sdg_targets),
         retender_of=milestone.id,
         created_at=utcnow(),

@@ -5,7 +5,8 @@ A verifier may not be the challenge's steward, a funder with a pledge on the cha
 member of any swarm that bid on the milestone (409 `conflict_of_interest`). The steward may
 replace verifiers while a claim waits for them: attestations of verifiers kept in the set
 still count, those of verifiers taken out stop counting, and the claim gets a new
-`verify_by`.
+`verify_by`. Each assignment brings the fee escrow to the fees of the verifiers assigned
+and not yet paid (fees.py): 409 `insufficient_funds`, and nothing changes, if the pool is short.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.domain import policies
 from app.domain.delivery.claims import decide, verify_by
 from app.domain.delivery.conflicts import conflicted
+from app.domain.delivery.fees import escrow_fees
 from app.domain.delivery.milestones import lock
 from app.domain.errors import Conflict, InvalidState, Unprocessable
 from app.domain.identity.caller import Caller
@@ -68,6 +70,7 @@ async def assign_verifiers(
     await _check(session, challenge, milestone, unique)
     milestone.verifier_org_ids = [str(o) for o in unique]
     await session.flush()
+    await escrow_fees(session, challenge, milestone)
     if milestone.status == "claimed":
         await _replace_on_waiting_claims(session, challenge, milestone)
     return milestone

@@ -8,7 +8,10 @@ nothing but the ledger's own lines plus which pledge belongs to which challenge 
   returns;
 - challenge -> milestone: money moved into the milestone's escrow accounts, net of what
   came back to the pledges (so: paid out plus still in escrow);
-- milestone -> actor: payout credits to actors' wallets;
+  (and into its fee escrow for verifier fees);
+- milestone -> actor: payout credits to actors' wallets; milestone -> verifier: verifier
+  fees credited to verifiers' wallets;
+- challenge -> host: the host fee taken from pledges as their money commits;
 - challenge -> returned / rolled over: money that left the challenge back to wallets, or
   into a pledge of another challenge.
 """
@@ -21,11 +24,23 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from app.domain.flows import keys
-from app.domain.money.kinds import AWARD, ESCROW_RETURN, PAYOUT, RETURN_KINDS
+from app.domain.money.kinds import (
+    AWARD,
+    ESCROW_RETURN,
+    FEE_ESCROW,
+    FEE_PAYMENT,
+    FEE_RETURN,
+    HOST_FEE,
+    PAYOUT,
+    RETURN_KINDS,
+)
 from app.domain.money.kinds import PLEDGE_ROLLOVER as ROLLOVER
 from app.domain.store.pledges import PledgeOwner
 
-CODES = ("pledge", "escrow", "wallet")
+CODES = ("pledge", "escrow", "fee_escrow", "wallet")
+# Escrow-side kinds: pledge lines of these are counted on the escrow side.
+INTO_ESCROW = (AWARD, FEE_ESCROW)
+BACK_FROM_ESCROW = (ESCROW_RETURN, FEE_RETURN)
 
 FlowKey = tuple[uuid.UUID, str, str, str]  # challenge id, currency, source, target
 
@@ -41,6 +56,7 @@ class Line:
     debit: int
     credit: int
     milestone_id: str | None = None
+    host_org_id: str | None = None
 
 
 @dataclass
@@ -82,17 +98,20 @@ def _flows_of(
         if owner is None:
             return None
         here = keys.challenge(owner.challenge_id)
-        if line.credit and line.kind != ESCROW_RETURN:
+        if line.credit and line.kind not in BACK_FROM_ESCROW:
             source = keys.funder(owner.funder_org_id, owner.anonymous)
             return [((owner.challenge_id, line.currency, source, here), line.credit)]
-        if line.credit or (line.debit and line.kind == AWARD):
+        if line.credit or (line.debit and line.kind in INTO_ESCROW):
             return []  # an escrow return or an award: counted on the escrow side
+        if line.kind == HOST_FEE and line.host_org_id is not None:
+            host = keys.host(line.host_org_id)
+            return [((owner.challenge_id, line.currency, here, host), line.debit)]
         if line.kind in RETURN_KINDS:
             return [((owner.challenge_id, line.currency, here, keys.RETURNED), line.debit)]
         if line.kind == ROLLOVER:
             return [((owner.challenge_id, line.currency, here, keys.ROLLED_OVER), line.debit)]
         return None
-    if line.account_code == "escrow":
+    if line.account_code in ("escrow", "fee_escrow"):
         milestone_id, pledge_id = uuid.UUID(ids[0]), uuid.UUID(ids[1])
         owner = pledges.get(pledge_id)
         if owner is None:
@@ -103,20 +122,21 @@ def _flows_of(
             keys.challenge(owner.challenge_id),
             keys.milestone(milestone_id),
         )
-        if line.credit and line.kind == AWARD:
+        if line.credit and line.kind in INTO_ESCROW:
             return [(flow, line.credit)]
-        if line.debit and line.kind == ESCROW_RETURN:
+        if line.debit and line.kind in BACK_FROM_ESCROW:
             return [(flow, -line.debit)]
-        if line.debit and line.kind == PAYOUT:
-            return []  # counted on the actors' wallet side
+        if line.debit and line.kind in (PAYOUT, FEE_PAYMENT):
+            return []  # counted on the actors' (verifiers') wallet side
         return None
-    if line.account_code == "wallet" and line.kind == PAYOUT and line.credit:
+    if line.account_code == "wallet" and line.kind in (PAYOUT, FEE_PAYMENT) and line.credit:
         if line.milestone_id is None:
             return None
         paid_for = uuid.UUID(line.milestone_id)
         challenge_id = milestone_challenges.get(paid_for)
         if challenge_id is None:
             return None
-        actor = keys.actor(_ids(line.owner_ref)[0])
-        return [((challenge_id, line.currency, keys.milestone(paid_for), actor), line.credit)]
+        org = _ids(line.owner_ref)[0]
+        payee = keys.actor(org) if line.kind == PAYOUT else keys.verifier(org)
+        return [((challenge_id, line.currency, keys.milestone(paid_for), payee), line.credit)]
     return None

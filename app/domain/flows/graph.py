@@ -114,7 +114,8 @@ async def _labels(session: AsyncSession, node_keys: set[str]) -> dict[str, str]:
         if ident not in (ANONYMOUS_ID, "") and key != OTHERS_ID:
             ids[kind].add(uuid.UUID(ident))
     labels: dict[str, str] = {}
-    names = await org_names(session, sorted(ids["funder"] | ids["actor"]))
+    named = ids["funder"] | ids["actor"] | ids["verifier"] | ids["host"]
+    names = await org_names(session, sorted(named))
     titles = await ChallengeRepository(session).titles(sorted(ids["challenge"]))
     milestones = await MilestoneRepository(session).titles(sorted(ids["milestone"]))
     for found in (names, titles, milestones):
@@ -131,7 +132,7 @@ def _node(key: str, labels: dict[str, str], others: int) -> Node:
     return Node(key, kind, labels.get(ident, ident), ident)
 
 
-_ORDER = {"funder": 0, "challenge": 1, "milestone": 2, "actor": 3}
+_ORDER = {"funder": 0, "challenge": 1, "milestone": 2, "actor": 3, "verifier": 4, "host": 5}
 
 
 async def flows(

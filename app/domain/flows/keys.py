@@ -30,6 +30,14 @@ def actor(org_id: uuid.UUID | str) -> str:
     return f"actor:{org_id}"
 
 
+def verifier(org_id: uuid.UUID | str) -> str:
+    return f"verifier:{org_id}"
+
+
+def host(org_id: uuid.UUID | str) -> str:
+    return f"host:{org_id}"
+
+
 def split(key: str) -> tuple[str, str]:
     """`funder:…` -> ("funder", "…"); the anonymous funder's id is "anonymous"."""
     kind, _, ident = key.partition(":")

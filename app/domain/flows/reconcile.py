@@ -17,6 +17,7 @@ from app.ledger import Ledger, PostedLine
 
 def _line(line: PostedLine) -> derive.Line:
     milestone_id = line.meta.get("milestone_id")
+    host_org_id = line.meta.get("host_org_id")
     return derive.Line(
         kind=line.kind,
         account_code=line.account_code,
@@ -25,14 +26,15 @@ def _line(line: PostedLine) -> derive.Line:
         debit=line.debit,
         credit=line.credit,
         milestone_id=str(milestone_id) if milestone_id else None,
+        host_org_id=str(host_org_id) if host_org_id else None,
     )
 
 
 async def from_ledger(session: AsyncSession) -> derive.Derived:
     """Every flow total as the journal implies it."""
     ledger = Ledger(session)
-    lines = await ledger.posted_lines(["pledge", "escrow"])
-    lines += await ledger.posted_lines(["wallet"], [kinds.PAYOUT])
+    lines = await ledger.posted_lines(["pledge", "escrow", "fee_escrow"])
+    lines += await ledger.posted_lines(["wallet"], [kinds.PAYOUT, kinds.FEE_PAYMENT])
     pledges = await PledgeRepository(session).owners()
     milestones = await MilestoneRepository(session).challenge_of_each()
     return derive.derive((_line(line) for line in lines), pledges, milestones)

@@ -93,6 +93,29 @@ async def allocated(
     )
 
 
+async def host_fee(
+    session: AsyncSession, pledge: Pledge, host_org_id: uuid.UUID, amount: int
+) -> None:
+    """The host's share of money a pledge committed to the challenge, out of that pledge."""
+    here = keys.challenge(pledge.challenge_id)
+    target = keys.host(host_org_id)
+    await add(session, pledge.challenge_id, pledge.currency, here, target, amount)
+
+
+async def fee_paid(
+    session: AsyncSession,
+    challenge_id: uuid.UUID,
+    currency: str,
+    milestone_id: uuid.UUID,
+    org_id: uuid.UUID,
+    amount: int,
+) -> None:
+    """A verifier's fee paid out of the milestone's fee escrow (which `allocated` counted
+    into the milestone, like its award)."""
+    source, target = keys.milestone(milestone_id), keys.verifier(org_id)
+    await add(session, challenge_id, currency, source, target, amount)
+
+
 async def paid(
     session: AsyncSession,
     challenge_id: uuid.UUID,

@@ -1,8 +1,8 @@
 """Platform totals per currency for the public: what came in, went out, and who took part.
 
 `pledged` counts money that left funders' wallets for pledges (a rollover moves money
-between pledges and is not counted twice). Conservation: pledged = paid + returned +
-allocated (in escrow) + available (in pledges, unallocated).
+between pledges and is not counted twice). Conservation: pledged = paid + fees (paid to
+verifiers and hosts) + returned + allocated (in escrow) + available (in pledges, unallocated).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ class CurrencyStats:
     returned: int = 0
     allocated: int = 0
     available: int = 0
+    fees: int = 0
     challenges: int = 0
     funders: int = 0
     actors: int = 0
@@ -63,8 +64,9 @@ def _one(currency: str, sums: dict[str, int], counts: dict[str, int]) -> Currenc
         pledged=pledged,
         paid=sums["paid"],
         returned=sums["returned"],
-        allocated=sums["escrowed"] - sums["paid"],
-        available=pledged - sums["escrowed"] - sums["returned"],
+        allocated=sums["escrowed"] - sums["paid"] - sums["fees"],
+        fees=sums["fees"] + sums["host_fees"],
+        available=pledged - sums["escrowed"] - sums["returned"] - sums["host_fees"],
         challenges=counts["challenges"],
         funders=counts["funders"],
         actors=counts["actors"],

@@ -2,7 +2,8 @@
 the flow rollup and the few pledges that still hold money: cheap for any number of pledges.
 
 Conservation per challenge: everything that came in (funders, rollovers in) is available,
-in escrow, paid, returned or rolled over; `reconcile` proves the rollup equals the journal.
+in escrow (an award's or verifier fees'), paid to actors, paid to verifiers (`fees`),
+returned or rolled over; `reconcile` proves the rollup equals the journal.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ CATEGORY = case(
     (FlowTotal.source.startswith("funder:"), "came_in"),
     (FlowTotal.target.startswith("milestone:"), "escrowed"),
     (FlowTotal.target.startswith("actor:"), "paid"),
+    (FlowTotal.target.startswith("verifier:"), "fees"),
+    (FlowTotal.target.startswith("host:"), "host_fees"),
     (FlowTotal.target == keys.RETURNED, "returned"),
     else_="rolled_over",
 )
@@ -38,13 +41,16 @@ class Totals:
     allocated: int = 0
     paid: int = 0
     returned: int = 0
+    fees: int = 0  # paid to verifiers (out of escrow, like `paid`) and to the host
 
 
 @dataclass
 class _Sums:
     came_in: int = 0
-    escrowed: int = 0  # net of escrow returns: paid out or still in escrow
+    escrowed: int = 0  # net of escrow returns: paid out or still in escrow (fees included)
     paid: int = 0
+    fees: int = 0
+    host_fees: int = 0
     returned: int = 0
     rolled_over: int = 0
 
@@ -54,10 +60,15 @@ class _Sums:
     def totals(self, held: int) -> Totals:
         return Totals(
             held=held,
-            available=self.came_in - self.escrowed - self.returned - self.rolled_over,
-            allocated=self.escrowed - self.paid,
+            available=self.came_in
+            - self.escrowed
+            - self.returned
+            - self.rolled_over
+            - self.host_fees,
+            allocated=self.escrowed - self.paid - self.fees,
             paid=self.paid,
             returned=self.returned,
+            fees=self.fees + self.host_fees,
         )
 
 

@@ -3,7 +3,8 @@
 Per currency: `world` is money outside the platform (unlimited, sharded so a deposit storm
 does not queue on one row); `wallet` is an organisation's available money; `pledge` is one
 pledge's money not yet allocated; `escrow` is one pledge's money reserved for one awarded
-milestone. Every account but `world` can never go below zero. Account ids derive from their
+milestone; `fee_escrow` is one pledge's money reserved for one milestone's verifier fees.
+Every account but `world` can never go below zero. Account ids derive from their
 natural keys, so every account here is known without a query: the ledger creates it with
 the first write that uses it (`Ledger.declare_account`).
 """
@@ -91,6 +92,28 @@ def escrow_ref(milestone_id: uuid.UUID, pledge_id: uuid.UUID) -> str:
 def escrow_account_id(milestone_id: uuid.UUID, pledge_id: uuid.UUID, currency: str) -> uuid.UUID:
     return Ledger.account_id_for(
         code="escrow", currency=currency, owner_ref=escrow_ref(milestone_id, pledge_id)
+    )
+
+
+def fee_escrow_ref(milestone_id: uuid.UUID, pledge_id: uuid.UUID) -> str:
+    return f"fee_escrow:{milestone_id}:{pledge_id}"
+
+
+def fee_escrow_account_id(
+    milestone_id: uuid.UUID, pledge_id: uuid.UUID, currency: str
+) -> uuid.UUID:
+    return Ledger.account_id_for(
+        code="fee_escrow", currency=currency, owner_ref=fee_escrow_ref(milestone_id, pledge_id)
+    )
+
+
+def fee_escrow_account(milestone_id: uuid.UUID, pledge_id: uuid.UUID, currency: str) -> Account:
+    """One pledge's money reserved for the verifier fees of one milestone: never below 0."""
+    return Ledger.declare_account(
+        code="fee_escrow",
+        currency=currency,
+        owner_ref=fee_escrow_ref(milestone_id, pledge_id),
+        flags=AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS,
     )
 
 

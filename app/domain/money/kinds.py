@@ -26,6 +26,10 @@ ROUND_RETURN = "round_return"  # round -> wallet: what a round could not place
 BONUS_ESCROW = "bonus_escrow"  # sponsor's wallet -> bonus: an assurance bonus offered
 BONUS_PAID = "bonus_paid"  # bonus -> a released threshold pledger's wallet
 BONUS_RETURN = "bonus_return"  # bonus -> sponsor's wallet: the challenge ended
+FEE_ESCROW = "fee_escrow"  # pledge -> fee escrow: verifier fees, when verifiers are assigned
+FEE_PAYMENT = "fee_payment"  # fee escrow -> a verifier's wallet, when it attests
+FEE_RETURN = "fee_return"  # fee escrow -> pledge: fees of verifiers that never attested
+HOST_FEE = "host_fee"  # pledge -> the host's wallet: a share of money committed to the pool
 
 # Entries that give a pledge's money back to its funder's wallet.
 RETURN_KINDS = (PLEDGE_REFUND, PLEDGE_EXPIRY_REFUND)

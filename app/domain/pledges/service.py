@@ -18,7 +18,7 @@ from app.domain.flows import record as record_flow
 from app.domain.identity.caller import Caller
 from app.domain.money import chart, kinds
 from app.domain.money.currency import spoken
-from app.domain.pledges import settlement
+from app.domain.pledges import host_fee, settlement
 from app.domain.pledges.announce import announce
 from app.domain.pledges.terms import (
     VERIFYING,
@@ -104,6 +104,8 @@ async def create_pledge(
     await _fund(Ledger(session), pledge)
     PledgeRepository(session).add(pledge)
     await session.flush()
+    if spec.kind == "direct":
+        await host_fee.take(Ledger(session), challenge, pledge, pledge.amount, "direct")
     await announce(session, "pledge.created" if spec.kind == "direct" else "pledge.held", pledge)
     new_money = [(pledge.funder_org_id, pledge.amount)] if spec.kind == "direct" else []
     await settlement.settle(session, challenge, new_money)

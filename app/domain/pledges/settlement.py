@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.domain.errors import invariant
 from app.domain.flows import record as record_flow
 from app.domain.money import chart, kinds
+from app.domain.pledges import host_fee
 from app.domain.pledges.announce import announce
 from app.domain.pledges.rules import (
     MatchPledge,
@@ -53,7 +54,11 @@ async def _held_by(ledger: Ledger, pledges: Sequence[Pledge]) -> dict[uuid.UUID,
 
 
 async def _draw_match(
-    ledger: Ledger, pledge: Pledge, contribution: Contribution, held: dict[uuid.UUID, int]
+    ledger: Ledger,
+    challenge: Challenge,
+    pledge: Pledge,
+    contribution: Contribution,
+    held: dict[uuid.UUID, int],
 ) -> int:
     """Post what a match pledge owes for one contribution (nothing for its own funder's
     money: a funder never matches itself); re-hold the rest of its cap. `held` is what
@@ -77,6 +82,7 @@ async def _draw_match(
         meta={"pledge_id": str(pledge.id)},
     )
     await record_flow.pledged(ledger.session, pledge, drawn)
+    await host_fee.take(ledger, challenge, pledge, drawn, f"draw:{sequence}")
     rest = remaining - drawn
     held[pledge.id] = rest
     pledge.hold_entry_id = None
@@ -128,7 +134,7 @@ async def settle(
     for _ in range(len(holding) + 1):
         for contribution in contributions:
             for match in matches:
-                await _draw_match(ledger, match, contribution, held)
+                await _draw_match(ledger, challenge, match, contribution, held)
         waiting = [p for p in holding if p.kind == "threshold" and p.status == "held"]
         if not waiting:
             break
@@ -152,6 +158,7 @@ async def settle(
                     meta={"pledge_id": str(pledge.id)},
                 )
                 await record_flow.pledged(session, pledge, pledge.amount)
+                await host_fee.take(ledger, challenge, pledge, pledge.amount, "met")
                 pledge.hold_entry_id, pledge.status = None, "active"
                 await announce(session, "pledge.met", pledge)
                 contributions.append((pledge.funder_org_id, pledge.amount))

@@ -10,7 +10,19 @@ import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, SmallInteger, String, Text, Uuid, func, select
+from sqlalchemy import (
+    JSON,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+    Uuid,
+    func,
+    select,
+    text,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -42,6 +54,12 @@ class Challenge(Base):
     status: Mapped[str] = mapped_column(String(16))
     steward_org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("orgs.id"), index=True)
     closes_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    dispute_window_seconds: Mapped[int] = mapped_column(
+        Integer, server_default=text("0"), default=0
+    )
+    # Taken from each pledge's money as it commits to the pool, for the fiscal host.
+    host_fee_bps: Mapped[int] = mapped_column(Integer, server_default=text("0"), default=0)
+    host_org_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)  # an org (checked on create)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 

@@ -103,6 +103,15 @@ class ClaimRepository:
             )
         )
 
+    async def verified_of(self, milestone_id: uuid.UUID) -> Claim | None:
+        """The milestone's verified claim (a milestone verifies at most one)."""
+        return await self.session.scalar(
+            select(Claim)
+            .where(Claim.milestone_id == milestone_id, Claim.status == "verified")
+            .order_by(Claim.created_at.desc(), Claim.id)
+            .limit(1)
+        )
+
     async def attestations_of(self, claim_id: uuid.UUID) -> list[Attestation]:
         return list(
             await self.session.scalars(
@@ -111,6 +120,15 @@ class ClaimRepository:
                 .order_by(Attestation.created_at, Attestation.id)
             )
         )
+
+    async def attesters_of_milestone(self, milestone_id: uuid.UUID) -> set[uuid.UUID]:
+        """Every organisation that attested any claim of the milestone."""
+        rows = await self.session.scalars(
+            select(Attestation.verifier_org_id)
+            .join(Claim, Claim.id == Attestation.claim_id)
+            .where(Claim.milestone_id == milestone_id)
+        )
+        return set(rows)
 
     async def payout_of(self, milestone_id: uuid.UUID) -> Payout | None:
         return await self.session.get(Payout, milestone_id)

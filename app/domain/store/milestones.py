@@ -61,6 +61,10 @@ class Milestone(Base):
     )
     sdg_targets: Mapped[list[str]] = mapped_column(JSON, server_default=text("'[]'"), default=list)
     retender_of: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    # When a verified milestone in its challenge's dispute window pays (null otherwise).
+    pays_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
+    # Paid to each assigned verifier that attests, escrowed from the pledges when assigned.
+    verifier_fee: Mapped[int] = mapped_column(BigInteger, server_default=text("0"), default=0)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
@@ -128,6 +132,20 @@ class MilestoneRepository:
             found.setdefault(milestone.challenge_id, []).append(milestone)
         return found
 
+    async def with_fees_of_challenges(
+        self, challenge_ids: Iterable[uuid.UUID]
+    ) -> dict[uuid.UUID, list[Milestone]]:
+        """The milestones with a verifier fee of many challenges, by challenge, in one query."""
+        found: dict[uuid.UUID, list[Milestone]] = {}
+        rows = await self.session.scalars(
+            select(Milestone)
+            .where(Milestone.challenge_id.in_(list(challenge_ids)), Milestone.verifier_fee > 0)
+            .order_by(Milestone.id)
+        )
+        for milestone in rows:
+            found.setdefault(milestone.challenge_id, []).append(milestone)
+        return found
+
     async def retendered_as(self, milestone_id: uuid.UUID) -> Milestone | None:
         """The milestone that re-tenders this one, if any."""
         return await self.session.scalar(
@@ -164,6 +182,17 @@ class MilestoneRepository:
                 select(Milestone)
                 .where(Milestone.status.in_(statuses), Milestone.due_at <= now)
                 .order_by(Milestone.due_at, Milestone.id)
+                .limit(limit)
+            )
+        )
+
+    async def payable(self, now: datetime, limit: int) -> list[Milestone]:
+        """Milestones whose dispute window closed undisputed, earliest first (due work)."""
+        return list(
+            await self.session.scalars(
+                select(Milestone)
+                .where(Milestone.pays_at <= now, Milestone.status == "payout_pending")
+                .order_by(Milestone.pays_at, Milestone.id)
                 .limit(limit)
             )
         )
