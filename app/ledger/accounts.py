@@ -225,7 +225,9 @@ async def open_account(
     """
     _validate(code, currency, owner_ref, shards)
     cached = _by_key.get((code, currency, owner_ref))
-    existing = _cache.get(cached) if cached is not None else None
+    # A declared account the process has not seen written may not exist yet: look it up.
+    known = cached is not None and cached not in _unconfirmed
+    existing = _cache.get(cached) if known and cached is not None else None
     if existing is None:
         existing = await find_account(session, code=code, currency=currency, owner_ref=owner_ref)
     if existing is None:
@@ -333,7 +335,7 @@ async def open_accounts(
     for ref in refs:
         _validate(code, currency, ref, 1)
     ids = {ref: account_id_for(code, currency, ref) for ref in refs}
-    known = {ref: _cache[i] for ref, i in ids.items() if i in _cache}
+    known = {ref: _cache[i] for ref, i in ids.items() if i in _cache and i not in _unconfirmed}
     missing = [ref for ref in refs if ref not in known]
     for start in range(0, len(missing), 1000):
         batch = missing[start : start + 1000]

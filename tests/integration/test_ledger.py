@@ -91,6 +91,20 @@ async def test_open_account_is_idempotent_and_refuses_other_flags(database: Data
     assert world.flags == AccountFlags.NONE
 
 
+async def test_opening_an_account_only_declared_so_far_creates_it(database: Database) -> None:
+    """A declared account is created by the first write that uses it; opening it before any
+    write must create it too, not answer the process's memory of the declaration."""
+    owner_ref = f"org:{uuid.uuid4()}"
+    declared = Ledger.declare_account(code="wallet", currency="USD", owner_ref=owner_ref)
+    opened = await tx(
+        database,
+        lambda ledger: ledger.open_account(code="wallet", currency="USD", owner_ref=owner_ref),
+    )
+    assert opened.id == declared.id
+    found = await tx(database, lambda ledger: ledger.balances([declared.id]))
+    assert declared.id in found
+
+
 async def test_open_accounts_opens_many_at_once_idempotently(database: Database) -> None:
     refs = [f"escrow:{n}" for n in range(1_203)]
     single = await tx(
