@@ -24,6 +24,7 @@ from app.domain.assurance import service as assurance
 from app.domain.challenges import service as challenges
 from app.domain.delivery import milestones, payouts
 from app.domain.flows import graph
+from app.domain.benchmarks import service as benchmarks
 from app.domain.flows.stats import stats as platform_stats
 from app.domain.money.currency import minor_units
 from app.domain.reports import public_view
@@ -38,6 +39,7 @@ TEMPLATES.env.filters["moment"] = moment
 TEMPLATES.env.globals["percent"] = percent
 TEMPLATES.env.globals["counted"] = counted
 LIST_LIMIT = 100
+BENCHMARK_ROWS = 20  # the home page shows the first (by SDG target and unit); the API has all
 FLOW_FUNDERS = 40  # funders shown one by one; dashboard.js asks /v1/public/flows for the same
 FLOW_STAGES = (  # (source kind, target kind, heading)
     ("funder", "challenge", "Pledged by funders"),
@@ -92,6 +94,7 @@ async def index(request: Request, database: DatabaseDep) -> Response:
         )
         totals = await challenges.totals_of(session, [c.id for c in shown])
         stats = await platform_stats(session)
+        costs = await benchmarks.benchmarks(session)
         digest = await _digest(session, request)
     rows = [{"challenge": c, "totals": totals[c.id]} for c in shown]
     return _page(
@@ -100,6 +103,7 @@ async def index(request: Request, database: DatabaseDep) -> Response:
         {
             "rows": rows,
             "stats": stats,
+            "benchmarks": costs[:BENCHMARK_ROWS],
             "digest": digest,
             "boot": {"page": "index", "exponents": _exponents(c.currency for c in shown)},
         },

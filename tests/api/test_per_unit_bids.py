@@ -99,6 +99,9 @@ async def test_600_a_unit_for_700_of_1000_units_pays_420000_and_returns_180000(
         ("6.2", 600),
     ]
     assert _ok(await client.get("/v1/public/benchmarks?unit=wells"))["items"] == []
+    home = (await client.get("/")).text
+    assert "What a verified unit of outcome cost" in home
+    assert "<td>SDG 6.1</td><td>households</td><td>1</td><td>USD 6.00</td>" in home
 
 
 async def test_benchmarks_take_median_and_quartiles_over_paid_milestones(
