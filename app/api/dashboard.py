@@ -21,10 +21,10 @@ from app.api.deps import DatabaseDep
 from app.api.formatting import amount, counted, day, moment, money, percent
 from app.domain import public_log
 from app.domain.assurance import service as assurance
+from app.domain.benchmarks import service as benchmarks
 from app.domain.challenges import service as challenges
 from app.domain.delivery import milestones, payouts
 from app.domain.flows import graph
-from app.domain.benchmarks import service as benchmarks
 from app.domain.flows.stats import stats as platform_stats
 from app.domain.money.currency import minor_units
 from app.domain.reports import public_view
