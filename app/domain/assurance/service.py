@@ -19,11 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain import policies
 from app.domain.assurance.rules import MAX_BONUS_BPS, MIN_BONUS_BPS, bonus_for
-from app.domain.errors import InsufficientFunds, InvalidState, Unprocessable, invariant
+from app.domain.errors import InvalidState, Unprocessable, invariant
 from app.domain.events.publish import emit
 from app.domain.identity.caller import Caller
 from app.domain.money import chart, kinds
-from app.domain.money.currency import spoken
+from app.domain.money.shortfall import wallet_short
 from app.domain.store.bonuses import AssuranceBonus, BonusRepository
 from app.domain.store.challenges import Challenge, ChallengeRepository
 from app.ledger import Ledger, LimitExceeded, derived_id
@@ -128,12 +128,8 @@ async def _escrow(ledger: Ledger, bonus: AssuranceBonus) -> None:
             meta={"bonus_id": str(bonus.id), "memo": f"assurance bonus on {bonus.challenge_id}"},
         )
     except LimitExceeded as error:
-        raise InsufficientFunds(
-            f"The wallet has {spoken(error.available, bonus.currency)} available; the bonus "
-            f"needs {spoken(bonus.amount, bonus.currency)}.",
-            available=error.available,
-            requested=bonus.amount,
-            currency=bonus.currency,
+        raise wallet_short(
+            error.available, bonus.amount, bonus.currency, "the bonus needs"
         ) from None
 
 

@@ -15,7 +15,6 @@ from app.domain import policies
 from app.domain.errors import (
     BalanceLimitReached,
     Conflict,
-    InsufficientFunds,
     NotFound,
     Unprocessable,
 )
@@ -25,6 +24,7 @@ from app.domain.identity.models import Org
 from app.domain.money import chart
 from app.domain.money.currency import spoken, validate_currency
 from app.domain.money.models import Deposit, Withdrawal
+from app.domain.money.shortfall import wallet_short
 from app.domain.wording import quoted
 from app.ledger import (
     BalanceLimitExceeded,
@@ -179,13 +179,7 @@ async def withdraw(
             meta={"memo": "withdrawal", "withdrawal_id": str(withdrawal_id)},
         )
     except LimitExceeded as error:
-        raise InsufficientFunds(
-            f"The wallet has {spoken(error.available, currency)} available; the withdrawal "
-            f"needs {spoken(amount, currency)}.",
-            available=error.available,
-            requested=amount,
-            currency=currency,
-        ) from None
+        raise wallet_short(error.available, amount, currency, "the withdrawal needs") from None
     record = Withdrawal(
         id=withdrawal_id, org_id=org_id, amount=amount, currency=currency, entry_id=entry.id
     )

@@ -13,11 +13,11 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain import policies
-from app.domain.errors import Forbidden, InsufficientFunds, InvalidState, NotFound
+from app.domain.errors import Forbidden, InvalidState, NotFound
 from app.domain.flows import record as record_flow
 from app.domain.identity.caller import Caller
 from app.domain.money import chart, kinds
-from app.domain.money.currency import spoken
+from app.domain.money.shortfall import wallet_short
 from app.domain.pledges import host_fee, settlement
 from app.domain.pledges.announce import announce
 from app.domain.pledges.terms import (
@@ -56,12 +56,8 @@ async def _fund(ledger: Ledger, pledge: Pledge) -> None:
             },
         )
     except LimitExceeded as error:
-        raise InsufficientFunds(
-            f"The wallet has {spoken(error.available, pledge.currency)} available; the pledge "
-            f"needs {spoken(pledge.amount, pledge.currency)}.",
-            available=error.available,
-            requested=pledge.amount,
-            currency=pledge.currency,
+        raise wallet_short(
+            error.available, pledge.amount, pledge.currency, "the pledge needs"
         ) from None
     if pledge.kind == "direct":
         await record_flow.pledged(ledger.session, pledge, pledge.amount)

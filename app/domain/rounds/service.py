@@ -15,11 +15,11 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain import policies
-from app.domain.errors import Conflict, InsufficientFunds, Unprocessable
+from app.domain.errors import Conflict, Unprocessable
 from app.domain.events.publish import emit
 from app.domain.identity.caller import Caller
 from app.domain.money import chart, kinds
-from app.domain.money.currency import spoken
+from app.domain.money.shortfall import wallet_short
 from app.domain.pledges.terms import VERIFYING
 from app.domain.rounds import projection
 from app.domain.rounds.accounts import round_escrow
@@ -121,12 +121,8 @@ async def create_round(
             meta={"round_id": str(round_.id), "memo": f"matching pool of round {spec.name}"},
         )
     except LimitExceeded as error:
-        raise InsufficientFunds(
-            f"The wallet has {spoken(error.available, spec.currency)} available; the matching "
-            f"pool is {spoken(spec.matching_pool, spec.currency)}.",
-            available=error.available,
-            requested=spec.matching_pool,
-            currency=spec.currency,
+        raise wallet_short(
+            error.available, spec.matching_pool, spec.currency, "the matching pool is"
         ) from None
     await _announce_created(session, round_, spec.challenge_ids)
     return await view(session, round_.id)
