@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.domain import policies
 from app.domain.delivery import per_unit
 from app.domain.delivery.announce import bid_event
-from app.domain.delivery.eligibility import eligible
+from app.domain.delivery.eligibility import fundable
 from app.domain.delivery.milestones import advance, lock, reject_bids
 from app.domain.delivery.movements import chunked, post_parts
 from app.domain.errors import (
@@ -34,7 +34,6 @@ from app.domain.pledges.rules import allocate_pro_rata
 from app.domain.store.bids import Bid, BidRepository
 from app.domain.store.challenges import Challenge, ChallengeRepository
 from app.domain.store.milestones import Milestone, MilestoneRepository
-from app.domain.store.pledges import PledgeRepository
 from app.domain.store.swarms import SwarmRepository
 from app.domain.wording import listed
 from app.ledger import Ledger, Posting
@@ -176,19 +175,8 @@ async def award_bid(session: AsyncSession, caller: Caller | None, bid_id: uuid.U
 async def _escrow(
     session: AsyncSession, challenge: Challenge, milestone: Milestone, bid: Bid
 ) -> None:
-    lineage = await MilestoneRepository(session).lineage(milestone)
-    pledges = [
-        p
-        for p in await PledgeRepository(session).lock_fundable(challenge.id)
-        if eligible(p, milestone, lineage)
-    ]
+    pledges, available = await fundable(session, challenge, milestone)
     ledger = Ledger(session)
-    balances = await ledger.balances(chart.pledge_account_id(p.id, p.currency) for p in pledges)
-    available = [
-        (p.id, balances[chart.pledge_account_id(p.id, p.currency)].credit_balance)
-        for p in pledges
-        if chart.pledge_account_id(p.id, p.currency) in balances
-    ]
     total = sum(amount for _, amount in available)
     if total < bid.amount:
         raise InsufficientFunds(

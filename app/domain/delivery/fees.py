@@ -28,7 +28,7 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.delivery import fee_rules
-from app.domain.delivery.eligibility import eligible
+from app.domain.delivery.eligibility import fundable
 from app.domain.delivery.movements import chunked, post_parts
 from app.domain.errors import InsufficientFunds
 from app.domain.events.publish import emit
@@ -39,7 +39,7 @@ from app.domain.pledges import settlement
 from app.domain.store.challenges import Challenge, ChallengeRepository
 from app.domain.store.claims import ClaimRepository
 from app.domain.store.disputes import Dispute, DisputeRepository
-from app.domain.store.milestones import Milestone, MilestoneRepository
+from app.domain.store.milestones import Milestone
 from app.domain.store.pledges import Pledge, PledgeRepository
 from app.ledger import Ledger, Posting, derived_id
 
@@ -118,20 +118,9 @@ async def escrow_fees(session: AsyncSession, challenge: Challenge, milestone: Mi
 async def _draw_from_pledges(
     session: AsyncSession, challenge: Challenge, milestone: Milestone, amount: int
 ) -> None:
-    lineage = await MilestoneRepository(session).lineage(milestone)
-    pledges = [
-        p
-        for p in await PledgeRepository(session).lock_fundable(challenge.id)
-        if eligible(p, milestone, lineage)
-    ]
+    pledges, holding = await fundable(session, challenge, milestone)
+    available = [(pid, balance) for pid, balance in holding if balance > 0]
     ledger = Ledger(session)
-    accounts = {p.id: chart.pledge_account_id(p.id, p.currency) for p in pledges}
-    balances = await ledger.balances(accounts.values())
-    available = [
-        (pid, balances[account].credit_balance)
-        for pid, account in accounts.items()
-        if account in balances and balances[account].credit_balance > 0
-    ]
     total = sum(balance for _, balance in available)
     if total < amount:
         raise InsufficientFunds(
@@ -147,7 +136,7 @@ async def _draw_from_pledges(
             posting
             for pid, part in chunk
             for posting in (
-                Posting.debit_of(accounts[pid], part),
+                Posting.debit_of(chart.pledge_account_id(pid, challenge.currency), part),
                 Posting.credit_of(
                     chart.fee_escrow_account(milestone.id, pid, challenge.currency).id, part
                 ),

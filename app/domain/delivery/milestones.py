@@ -239,6 +239,23 @@ async def fail_milestone(
         dispute.resolved_at = utcnow()
 
 
+async def lock_for_due_work(
+    session: AsyncSession, milestone_id: uuid.UUID
+) -> tuple[Challenge, Milestone] | None:
+    """The milestone and its challenge, locked in order; None when it is gone or another
+    process holds its challenge (due work moves on and comes back next round). The caller
+    re-checks the milestone's state: it may have moved since it was found."""
+    found = await MilestoneRepository(session).find(milestone_id)
+    if found is None:
+        return None
+    claimed = await ChallengeRepository(session).try_lock_together([found.challenge_id])
+    if claimed is None:
+        return None
+    challenge = claimed[found.challenge_id]
+    milestone = await MilestoneRepository(session).lock(milestone_id, challenge_id=challenge.id)
+    return challenge, milestone
+
+
 async def fail_overdue_milestones(database: Transactor, now: datetime) -> int:
     """Due work: an awarded milestone past its due date with no claim waiting for its
     verifiers fails and its escrow returns. (A claim submitted in time waits for its
@@ -249,14 +266,10 @@ async def fail_overdue_milestones(database: Transactor, now: datetime) -> int:
         return [m.id for m in overdue]
 
     async def fail(session: AsyncSession, milestone_id: uuid.UUID) -> bool:
-        found = await MilestoneRepository(session).find(milestone_id)
-        if found is None:
+        locked = await lock_for_due_work(session, milestone_id)
+        if locked is None:
             return False
-        claimed = await ChallengeRepository(session).try_lock_together([found.challenge_id])
-        if claimed is None:
-            return False
-        challenge = claimed[found.challenge_id]
-        milestone = await MilestoneRepository(session).lock(milestone_id, challenge_id=challenge.id)
+        challenge, milestone = locked
         if milestone.status != "awarded" or milestone.due_at > now:
             return False
         if await ClaimRepository(session).submitted_of(milestone.id):

@@ -21,11 +21,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.delivery import rules
 from app.domain.delivery.announce import claim_event
-from app.domain.delivery.milestones import advance
+from app.domain.delivery.milestones import advance, lock_for_due_work
 from app.domain.delivery.payouts import pay
 from app.domain.due_items import DUE_BATCH, Transactor, process_each
 from app.domain.store.bids import BidRepository
-from app.domain.store.challenges import Challenge, ChallengeRepository
+from app.domain.store.challenges import Challenge
 from app.domain.store.claims import Attestation, Claim, ClaimRepository
 from app.domain.store.milestones import Milestone, MilestoneRepository
 from app.sql.types import utcnow
@@ -83,14 +83,10 @@ async def pay_due_milestones(database: Transactor, now: datetime) -> int:
         return [m.id for m in await MilestoneRepository(session).payable(now, DUE_BATCH)]
 
     async def pay_one(session: AsyncSession, milestone_id: uuid.UUID) -> bool:
-        found = await MilestoneRepository(session).find(milestone_id)
-        if found is None:
+        locked = await lock_for_due_work(session, milestone_id)
+        if locked is None:
             return False
-        claimed = await ChallengeRepository(session).try_lock_together([found.challenge_id])
-        if claimed is None:
-            return False
-        challenge = claimed[found.challenge_id]
-        milestone = await MilestoneRepository(session).lock(milestone_id, challenge_id=challenge.id)
+        challenge, milestone = locked
         if milestone.status != "payout_pending" or milestone.pays_at is None:
             return False
         if milestone.pays_at > now:
