@@ -81,13 +81,15 @@ def _validation_errors(error: RequestValidationError) -> list[dict[str, Any]]:
     ]
 
 
-def _path_methods(app: Any) -> list[tuple[re.Pattern[str], set[str]]]:
-    """Each documented path as a regex, with the methods it serves (built once per app)."""
+def _path_methods(app: Any) -> list[tuple[re.Pattern[str], int, set[str]]]:
+    """Each documented path as a regex, with its number of parameters and the methods it
+    serves (built once per app)."""
     cached = getattr(app.state, "path_methods", None)
     if cached is None:
         cached = [
             (
                 re.compile("^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(path)) + "$"),
+                path.count("{"),
                 {method.upper() for method in operations},
             )
             for path, operations in app.openapi().get("paths", {}).items()
@@ -97,11 +99,15 @@ def _path_methods(app: Any) -> list[tuple[re.Pattern[str], set[str]]]:
 
 
 def _allowed_methods(request: Request, fallback: str) -> str:
-    """Every method any route serves at this path (Starlette names only the first route's)."""
-    methods: set[str] = set()
-    for pattern, served in _path_methods(request.app):
-        if pattern.match(request.url.path):
-            methods |= served
+    """Every method the most specific documented paths serve here (Starlette names only the
+    first route's): `/v1/pledges/batch` is its own resource, not a pledge called "batch"."""
+    matches = [
+        (parameters, served)
+        for pattern, parameters, served in _path_methods(request.app)
+        if pattern.match(request.url.path)
+    ]
+    fewest = min((parameters for parameters, _ in matches), default=0)
+    methods = set().union(*(served for parameters, served in matches if parameters == fewest))
     return ", ".join(sorted(methods)) if methods else fallback
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter
+from fastapi import APIRouter, HTTPException
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
@@ -87,6 +87,13 @@ async def create_pledge_batch(
         lambda made: PledgeBatchOut(items=[pledge_out(item) for item in made]),
         status_code=201,
     )
+
+
+@router.get("/pledges/batch", include_in_schema=False)
+async def batch_is_not_a_pledge() -> None:
+    """`GET /v1/pledges/batch` would otherwise read a pledge called "batch" (422): the batch
+    is its own resource, which only takes POST."""
+    raise HTTPException(status_code=405)
 
 
 @router.get(

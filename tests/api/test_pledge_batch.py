@@ -195,3 +195,15 @@ async def test_a_portfolio_costs_a_few_statements_per_pledge_on_postgresql(
     print(f"{len(sent)} statements on {database.dialect}")
     budget = 5 * 100 + 4 if database.dialect == "postgresql" else 16 * 100 + 4
     assert len(sent) <= budget, f"{len(sent)} statements: {sent[:12]}"
+
+
+async def test_the_batch_is_its_own_resource_in_a_405s_allow_header(
+    client: httpx.AsyncClient,
+) -> None:
+    """`/v1/pledges/batch` also fits `/v1/pledges/{pledge_id}`; a 405 names only what the
+    batch path serves, as the OpenAPI document says."""
+    for method in ("OPTIONS", "GET", "PUT", "DELETE"):
+        batch = await client.request(method, "/v1/pledges/batch")
+        assert (batch.status_code, batch.headers["allow"]) == (405, "POST"), method
+    one = await client.request("OPTIONS", f"/v1/pledges/{uuid.uuid4()}")
+    assert (one.status_code, one.headers["allow"]) == (405, "GET")
