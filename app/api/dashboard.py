@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from app.api.deps import DatabaseDep
+from app.api.flows_cache import FlowsCache
 from app.api.formatting import amount, counted, day, moment, money, percent
 from app.domain import public_log
 from app.domain.assurance import service as assurance
@@ -119,9 +120,9 @@ async def challenge_page(
         totals = await challenges.totals(session, challenge)
         found = await milestones.list_milestones(session, challenge.id)
         results = await payouts.results_of(session, [m.id for m in found])
-        flows = await graph.flows(
-            session, challenge_id=challenge.id, currency=None, max_funders=FLOW_FUNDERS
-        )
+        cache: FlowsCache = request.app.state.flows_cache
+        view = await cache.view(session, challenge.id, challenge.currency, FLOW_FUNDERS)
+        flows = view.graph
         terms = await public_view.pledge_terms(session, challenge.id)
         delivered = await public_view.deliveries(session, found)
         digest = await _digest(session, request)

@@ -56,17 +56,16 @@ async def flows(
     currency: Currency = None,
     max_funders: MaxFunders = graph.DEFAULT_MAX_FUNDERS,
 ) -> Response:
+    cache: FlowsCache = request.app.state.flows_cache
     async with database.read() as session:
         currency = await graph.resolve_currency(session, challenge_id, currency)
-        key = (challenge_id, currency, max_funders)
-        version = await graph.version(session, challenge_id, currency)
-        cache: FlowsCache = request.app.state.flows_cache
-        rendered = cache.get(key, version)
-        if rendered is None:
-            found = await graph.build(session, challenge_id, currency, max_funders)
-            body = FlowsOut.model_validate(found, from_attributes=True).model_dump_json()
-            rendered = cache.put(key, version, body.encode("utf-8"))
-    return body_with_etag(request, rendered.body, rendered.etag)
+        view = await cache.view(session, challenge_id, currency, max_funders)
+    body, tag = view.rendered(
+        lambda found: (
+            FlowsOut.model_validate(found, from_attributes=True).model_dump_json().encode("utf-8")
+        )
+    )
+    return body_with_etag(request, body, tag)
 
 
 @router.get(

@@ -11,6 +11,7 @@ from app.db import Database
 from tests.support.factories import make_org
 from tests.support.market import funder, open_challenge, pledge
 from tests.support.signing import seal_everything
+from tests.support.statements import recorded_statements
 
 HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 
@@ -87,3 +88,26 @@ async def test_the_footer_says_in_words_when_the_log_was_signed_and_totals_count
     taking_part = re.search(r"<dt>who took part</dt><dd>(.*?)</dd>", index)
     assert taking_part is not None, index
     assert re.sub(r"<[^>]+>", "", taking_part[1]) == "1 challenge · 1 funder · 0 actors"
+
+
+async def test_the_challenge_page_reuses_the_flows_until_money_moves(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    """The page's flow tables come from the same per-version cache as the public flows: a
+    second view reads only the totals and the version from the rollup; a pledge rebuilds it."""
+    challenge, _ = await open_challenge(client)
+    first = await funder(client, 1_000)
+    await pledge(client, first, challenge["id"], amount=300)
+    page = f"/challenges/{challenge['id']}"
+    assert (await client.get(page)).status_code == 200
+    with recorded_statements(database.engine) as sent:
+        assert (await client.get(page)).status_code == 200
+    # the challenge's totals and the view's version; building the graph reads it 3 times more
+    assert sum("flow_totals" in statement for statement in sent) == 2, sent
+    second = await funder(client, 1_000)
+    await pledge(client, second, challenge["id"], amount=200)
+    with recorded_statements(database.engine) as sent:
+        assert (await client.get(page)).status_code == 200
+    assert sum("flow_totals" in statement for statement in sent) > 2, sent  # rebuilt
+    flows = (await client.get(f"/v1/public/flows?challenge_id={challenge['id']}")).json()
+    assert {f"funder:{first.id}", f"funder:{second.id}"} <= {n["id"] for n in flows["nodes"]}
