@@ -102,18 +102,19 @@ async def pledge_terms(session: AsyncSession, challenge_id: uuid.UUID) -> list[P
 async def deliveries(
     session: AsyncSession, milestones: list[Milestone]
 ) -> dict[uuid.UUID, Delivery]:
-    """Per milestone: the awarded swarm and its members' shares, and the verifiers."""
-    bids, swarms = BidRepository(session), SwarmRepository(session)
+    """Per milestone: the awarded swarm and its members' shares, and the verifiers (four
+    queries however many milestones)."""
+    awarded = [m.awarded_bid_id for m in milestones if m.awarded_bid_id is not None]
+    swarm_of_bid = await BidRepository(session).swarms_of_bids(awarded)
+    swarms = await SwarmRepository(session).with_members(list(swarm_of_bid.values()))
     plans: dict[uuid.UUID, tuple[str | None, list[tuple[uuid.UUID, int]], list[uuid.UUID]]] = {}
     for m in milestones:
         verifiers = [uuid.UUID(str(v)) for v in m.verifier_org_ids]
         if m.awarded_bid_id is None:
             plans[m.id] = (None, [], verifiers)
             continue
-        bid = await bids.get(m.awarded_bid_id)
-        swarm = await swarms.get(bid.swarm_id)
-        members = [(s.org_id, s.share_bps) for s in await swarms.members_of(bid.swarm_id)]
-        plans[m.id] = (swarm.name, members, verifiers)
+        swarm, members = swarms[swarm_of_bid[m.awarded_bid_id]]
+        plans[m.id] = (swarm.name, [(s.org_id, s.share_bps) for s in members], verifiers)
     ids = {o for _, members, verifiers in plans.values() for o, _ in members} | {
         v for _, _, verifiers in plans.values() for v in verifiers
     }

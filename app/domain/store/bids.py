@@ -52,6 +52,15 @@ class BidRepository:
             raise NotFound("bid", bid_id)
         return bid
 
+    async def swarms_of_bids(self, bid_ids: list[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:
+        """Bid id -> the bidding swarm's id, for many bids in one query."""
+        if not bid_ids:
+            return {}
+        rows = await self.session.execute(
+            select(Bid.id, Bid.swarm_id).where(Bid.id.in_(sorted(set(bid_ids))))
+        )
+        return {bid_id: swarm_id for bid_id, swarm_id in rows}
+
     async def swarm_of(self, bid_id: uuid.UUID | None) -> uuid.UUID | None:
         if bid_id is None:
             return None

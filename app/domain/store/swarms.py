@@ -67,6 +67,28 @@ class SwarmRepository:
             )
         )
 
+    async def with_members(
+        self, swarm_ids: list[uuid.UUID]
+    ) -> dict[uuid.UUID, tuple[Swarm, list[SwarmMember]]]:
+        """Many swarms with their members (in position order), in two queries."""
+        wanted = sorted(set(swarm_ids))
+        if not wanted:
+            return {}
+        swarms = {
+            s.id: s for s in await self.session.scalars(select(Swarm).where(Swarm.id.in_(wanted)))
+        }
+        found: dict[uuid.UUID, tuple[Swarm, list[SwarmMember]]] = {
+            sid: (swarm, []) for sid, swarm in swarms.items()
+        }
+        members = await self.session.scalars(
+            select(SwarmMember)
+            .where(SwarmMember.swarm_id.in_(wanted))
+            .order_by(SwarmMember.swarm_id, SwarmMember.position)
+        )
+        for member in members:
+            found[member.swarm_id][1].append(member)
+        return found
+
     async def member_ids(self, swarm_ids: list[uuid.UUID]) -> set[uuid.UUID]:
         """Every organisation that is a member of any of these swarms."""
         if not swarm_ids:
