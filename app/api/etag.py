@@ -16,10 +16,14 @@ def _matches(header: str | None, tag: str) -> bool:
     return header.strip() == "*" or tag in (part.strip() for part in header.split(","))
 
 
+def etag_of(body: bytes) -> str:
+    """A strong ETag: the first 128 bits of the body's SHA-256."""
+    return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+
+
 def json_with_etag(request: Request, model: BaseModel, *, max_age: int = 0) -> Response:
     body = model.model_dump_json().encode("utf-8")
-    tag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-    return body_with_etag(request, body, tag, max_age=max_age)
+    return body_with_etag(request, body, etag_of(body), max_age=max_age)
 
 
 def body_with_etag(request: Request, body: bytes, tag: str, *, max_age: int = 0) -> Response:

@@ -13,7 +13,6 @@ databases never share views. Bounded: the least recently used view goes first.
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable
@@ -21,14 +20,11 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.api.etag import etag_of
 from app.domain.flows import graph
 from app.domain.flows.graph import FlowGraph
 
 ViewKey = tuple[uuid.UUID | None, str, int]
-
-
-def etag_of(body: bytes) -> str:
-    return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
 
 
 @dataclass

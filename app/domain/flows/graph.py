@@ -135,18 +135,6 @@ def _node(key: str, labels: dict[str, str], others: int) -> Node:
 _ORDER = {"funder": 0, "challenge": 1, "milestone": 2, "actor": 3, "verifier": 4, "host": 5}
 
 
-async def flows(
-    session: AsyncSession,
-    *,
-    challenge_id: uuid.UUID | None,
-    currency: str | None,
-    max_funders: int = DEFAULT_MAX_FUNDERS,
-) -> FlowGraph:
-    """One challenge's flows, or the whole platform's in one currency."""
-    currency = await resolve_currency(session, challenge_id, currency)
-    return await build(session, challenge_id, currency, max_funders)
-
-
 async def resolve_currency(
     session: AsyncSession, challenge_id: uuid.UUID | None, currency: str | None
 ) -> str:
