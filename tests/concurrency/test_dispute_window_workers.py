@@ -10,14 +10,8 @@ import pytest
 
 from app.db import Database
 from tests.api.test_disputes import milestone_of, verified
-from tests.concurrency.test_stranded_money import (  # noqa: F401 - fixtures
-    _books_hold,
-    _due_worker,
-    _report,
-    race_client,
-    race_db,
-    race_url,
-)
+from tests.concurrency.test_stranded_money import LATER, _books_hold
+from tests.support.due_race import due_report, start_due_worker
 from tests.support.market import available
 from tests.support.slow_sql import slow_down, wait_for_sleeper
 
@@ -25,18 +19,16 @@ pytestmark = [pytest.mark.postgres_only, pytest.mark.slow]
 
 
 async def test_two_workers_pay_a_closed_dispute_window_once(
-    race_client: httpx.AsyncClient,  # noqa: F811 - the fixtures imported above
-    race_db: Database,  # noqa: F811
-    race_url: str,  # noqa: F811
+    race_client: httpx.AsyncClient, race_db: Database, race_url: str
 ) -> None:
     world = await verified(race_client, 3)
     assert (await milestone_of(race_client, world.milestone_id))["status"] == "payout_pending"
     slow_down(race_url, table="payouts", event="INSERT", when="TRUE", seconds=1.5)
-    first = _due_worker(race_url, "dispute_windows")
+    first = start_due_worker(race_url, LATER, "dispute_windows")
     wait_for_sleeper(race_url)
-    second = _due_worker(race_url, "dispute_windows")
-    reports = [_report(first), _report(second)]
-    again = _report(_due_worker(race_url, "dispute_windows"))
+    second = start_due_worker(race_url, LATER, "dispute_windows")
+    reports = [due_report(first), due_report(second)]
+    again = due_report(start_due_worker(race_url, LATER, "dispute_windows"))
     paid = [r["processed"]["dispute_windows"] for r in [*reports, again]]
     assert sorted(paid) == [0, 0, 1]
     done = await milestone_of(race_client, world.milestone_id)

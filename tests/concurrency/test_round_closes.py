@@ -8,10 +8,7 @@ then; in the second, three runners start together on several rounds.
 
 from __future__ import annotations
 
-import json
 import subprocess
-import sys
-from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,12 +17,9 @@ import pytest
 
 from app.db import Database
 from app.domain.ledger_audit import verify_all
-from app.ledger.accounts import forget_all_accounts
-from app.main import create_app
-from tests.conftest import _settings
+from tests.support.due_race import due_report, start_due_worker
 from tests.support.factories import ADMIN
 from tests.support.market import available, funder, open_challenge, pledge, totals
-from tests.support.scratch_db import scratch_database
 from tests.support.slow_sql import slow_down, wait_for_sleeper
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.slow]
@@ -34,43 +28,12 @@ ENDS = datetime.now(UTC) + timedelta(days=1)
 LATER = ENDS + timedelta(days=1)
 
 
-@pytest.fixture
-def race_url(postgres_server_url: str) -> Iterator[str]:
-    with scratch_database(postgres_server_url, "rounds") as url:
-        yield url
-
-
-@pytest.fixture
-async def race_db(race_url: str) -> AsyncIterator[Database]:
-    forget_all_accounts()
-    database = Database.from_settings(_settings(race_url))
-    yield database
-    await database.dispose()
-
-
-@pytest.fixture
-async def race_client(race_db: Database, race_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(_settings(race_url), race_db)
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-        yield http
-
-
 def _runner(url: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "tests.support.due_worker", url, LATER.isoformat(), "round_closes"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    return start_due_worker(url, LATER, "round_closes")
 
 
 def _closed_by(process: subprocess.Popen[str]) -> int:
-    out, err = process.communicate(timeout=120)
-    assert process.returncode == 0, err
-    report = dict(json.loads(out.strip().splitlines()[-1]))
-    assert not report["failed"], err
-    return int(report["processed"]["round_closes"])
+    return int(due_report(process)["processed"]["round_closes"])
 
 
 async def _issue_round(client: httpx.AsyncClient) -> dict[str, Any]:

@@ -10,10 +10,7 @@ processes or an attestation landing at the expiry moment.
 from __future__ import annotations
 
 import asyncio
-import json
 import subprocess
-import sys
-from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,12 +20,9 @@ import pytest
 
 from app.db import Database
 from app.domain.ledger_audit import verify_all
-from app.ledger.accounts import forget_all_accounts
-from app.main import create_app
-from tests.conftest import _settings
+from tests.support.due_race import due_report, start_due_worker
 from tests.support.factories import ADMIN, OrgHandle, make_org
 from tests.support.market import funder, open_challenge, pledge, read_pledge
-from tests.support.scratch_db import scratch_database
 from tests.support.servers import start_server, stop_server
 from tests.support.slow_sql import deadlocks, slow_down, wait_for_sleeper
 
@@ -37,43 +31,8 @@ pytestmark = [pytest.mark.postgres_only, pytest.mark.slow]
 LATER = datetime.now(UTC) + timedelta(days=2)  # every deadline of these tests has passed
 
 
-@pytest.fixture
-def race_url(postgres_server_url: str) -> Iterator[str]:
-    with scratch_database(postgres_server_url, "race") as url:
-        yield url
-
-
-@pytest.fixture
-async def race_db(race_url: str) -> AsyncIterator[Database]:
-    forget_all_accounts()
-    database = Database.from_settings(_settings(race_url))
-    yield database
-    await database.dispose()
-
-
-@pytest.fixture
-async def race_client(race_db: Database, race_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(_settings(race_url), race_db)
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-        yield http
-
-
 def _due_worker(url: str, *jobs: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "tests.support.due_worker", url, LATER.isoformat(), *jobs],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def _report(process: subprocess.Popen[str]) -> dict[str, Any]:
-    out, err = process.communicate(timeout=120)
-    assert process.returncode == 0, err
-    report = dict(json.loads(out.strip().splitlines()[-1]))
-    assert not report["failed"], err
-    return report
+    return start_due_worker(url, LATER, *jobs)
 
 
 async def _escrowed_pledge(
@@ -145,8 +104,8 @@ async def test_expiry_racing_a_milestone_failure_strands_nothing(
     failing = _due_worker(race_url, "milestone_due_dates")
     wait_for_sleeper(race_url)
     expiring = _due_worker(race_url, "pledge_expiry")
-    _report(failing), _report(expiring)
-    _report(_due_worker(race_url, "pledge_expiry", "milestone_due_dates"))  # the next round
+    due_report(failing), due_report(expiring)
+    due_report(_due_worker(race_url, "pledge_expiry", "milestone_due_dates"))  # the next round
 
     ended = await read_pledge(race_client, market["pledge"]["id"])
     assert ended["status"] == "expired"
@@ -185,11 +144,11 @@ async def test_expiry_racing_an_attestation_that_pays_nothing_strands_nothing(
                 )
             )
             await asyncio.to_thread(wait_for_sleeper, race_url)
-            await asyncio.to_thread(_report, _due_worker(race_url, "pledge_expiry"))
+            await asyncio.to_thread(due_report, _due_worker(race_url, "pledge_expiry"))
             assert (await attest).status_code == 201
     finally:
         stop_server(server)
-    _report(_due_worker(race_url, "pledge_expiry"))
+    due_report(_due_worker(race_url, "pledge_expiry"))
 
     ended = await read_pledge(race_client, market["pledge"]["id"])
     assert ended["status"] == "expired"
@@ -231,8 +190,8 @@ async def test_rollovers_between_two_challenges_never_deadlock(
     one = _due_worker(race_url, "pledge_expiry")
     wait_for_sleeper(race_url)
     other = _due_worker(race_url, "pledge_expiry")
-    _report(one), _report(other)
-    _report(_due_worker(race_url, "pledge_expiry"))
+    due_report(one), due_report(other)
+    due_report(_due_worker(race_url, "pledge_expiry"))
 
     assert deadlocks(race_url) == before
     assert await _wallet(race_client, backer) == 10_000
