@@ -334,8 +334,10 @@ async def _play(database_url: str, program: list[tuple[Any, ...]]) -> None:
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 def test_random_operation_sequences_match_the_model_and_keep_every_invariant(
-    migrated_database: Database, database_url: str, program: list[tuple[Any, ...]]
+    database: Database, database_url: str, program: list[tuple[Any, ...]]
 ) -> None:
+    # `database` (not the bare migrated one): emptied first, so verify judges only what
+    # these programs wrote, never what a test before it tampered with on purpose.
     # A thread of its own, so this example's event loop never meets the suite's.
     with ThreadPoolExecutor(max_workers=1) as pool:
         pool.submit(asyncio.run, _play(database_url, program)).result()
